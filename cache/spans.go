@@ -46,7 +46,7 @@ type docPins struct {
 // pin never holds a whole document alive.
 type pin struct {
 	fp, pwin, swin, text string
-	forwards          int
+	forwards             int
 }
 
 func (p *pin) bytes() int64 {
