@@ -32,8 +32,8 @@
 //		c.Drafts.Put(doc, prefix, suffix, res.Draft) // cancelled or out of time: keep the partial span
 //	}
 //	c.NoteForwards(res.Stats.Forwards, res.Stats.WarmSaved)
-//	if err == nil && res.Stop != "budget" {
-//		c.Spans.Put(doc, prefix, suffix, text, res.Stats.Forwards) // the text shown, after post-processing
+//	if err == nil && text != "" {
+//		c.Spans.Put(doc, prefix, suffix, text, res.Stats.Forwards) // the text shown, after post-processing (a budget-stopped one too)
 //	}
 //
 // After the user accepts a suggestion (or right after showing one, as
