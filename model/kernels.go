@@ -1,0 +1,267 @@
+package model
+
+import (
+	"math"
+)
+
+// matmulRef is the plain reference product: y[t][n] = b[n] + sum_k x[t][k]*w[n][k]
+// for t < T and lo <= n < hi. Every fast kernel is tested against it.
+func matmulRef(y, x, w, b []float32, T, N, K, lo, hi int) {
+	for t := 0; t < T; t++ {
+		xr := x[t*K : (t+1)*K]
+		for n := lo; n < hi; n++ {
+			wr := w[n*K : (n+1)*K]
+			var s float32
+			for k, xv := range xr {
+				s += xv * wr[k]
+			}
+			if b != nil {
+				s += b[n]
+			}
+			y[t*N+n] = s
+		}
+	}
+}
+
+// matmul computes the same product as matmulRef with the fastest kernel the
+// CPU has: tiles of 4 rows of x by 4 rows of w, so each loaded vector feeds
+// four multiply-adds.
+func matmul(y, x, w, b []float32, T, N, K, lo, hi int) {
+	if tile4x4 == nil {
+		matmulRef(y, x, w, b, T, N, K, lo, hi)
+		return
+	}
+	kv := K &^ 15 // the assembly handles multiples of 16; the tail is added here
+	var acc [16]float32
+	n := lo
+	for ; n+4 <= hi; n += 4 {
+		t := 0
+		for ; t+4 <= T; t += 4 {
+			if kv > 0 {
+				tile4x4(&x[t*K], K, &w[n*K], K, kv, &acc)
+			} else {
+				acc = [16]float32{}
+			}
+			for i := 0; i < 4; i++ {
+				for j := 0; j < 4; j++ {
+					s := acc[i*4+j]
+					if kv < K {
+						s += dotTail(x[(t+i)*K+kv:(t+i+1)*K], w[(n+j)*K+kv:(n+j+1)*K])
+					}
+					if b != nil {
+						s += b[n+j]
+					}
+					y[(t+i)*N+n+j] = s
+				}
+			}
+		}
+		for ; t < T; t++ {
+			if kv > 0 {
+				tile1x4(&x[t*K], &w[n*K], K, kv, &acc)
+			} else {
+				acc = [16]float32{}
+			}
+			for j := 0; j < 4; j++ {
+				s := acc[j]
+				if kv < K {
+					s += dotTail(x[t*K+kv:(t+1)*K], w[(n+j)*K+kv:(n+j+1)*K])
+				}
+				if b != nil {
+					s += b[n+j]
+				}
+				y[t*N+n+j] = s
+			}
+		}
+	}
+	if n < hi {
+		matmulRef(y, x, w, b, T, N, K, n, hi)
+	}
+}
+
+func dotTail(a, b []float32) float32 {
+	var s float32
+	for i, v := range a {
+		s += v * b[i]
+	}
+	return s
+}
+
+// Kernels chosen at start by CPU features (kernels_amd64.go); nil elsewhere.
+var (
+	// tile4x4 sets acc[i*4+j] = dot(x row i, w row j) over k floats (k a
+	// multiple of 16), rows ldx and ldw floats apart.
+	tile4x4 func(x *float32, ldx int, w *float32, ldw int, k int, acc *[16]float32)
+	// tile1x4 sets acc[j] = dot(x, w row j).
+	tile1x4 func(x *float32, w *float32, ldw int, k int, acc *[16]float32)
+	// kernelName names the chosen kernel for benchmarks and `unmask bench`.
+	kernelName = "go"
+)
+
+// KernelName reports which matrix kernel this CPU runs ("avx512", "avx2", "go").
+func KernelName() string { return kernelName }
+
+// rmsNorm writes w * x / sqrt(mean(x^2) + eps) for one row, as
+// transformers' Qwen2RMSNorm (float32 throughout).
+func rmsNorm(dst, x, w []float32, eps float64) {
+	var ss float32
+	for _, v := range x {
+		ss += v * v
+	}
+	r := float32(1 / math.Sqrt(float64(ss/float32(len(x)))+eps))
+	for i, v := range x {
+		dst[i] = w[i] * (v * r)
+	}
+}
+
+// expf is a float32 exp accurate to about 2 ulp: the softmaxes over a
+// 150k vocabulary and SiLU call it millions of times per step, where
+// math.Exp's float64 path costs more than the products around it.
+func expf(x float32) float32 {
+	if x < -87.3 {
+		return 0
+	}
+	if x > 88.7 {
+		return float32(math.Inf(1))
+	}
+	// x = n*ln2 + r, |r| <= ln2/2 (Cody-Waite split of ln2).
+	n := float32(math.Floor(float64(x*1.44269504088896341 + 0.5)))
+	r := x - n*0.693359375
+	r -= n * -2.12194440e-4
+	// Cephes expf polynomial on the reduced range.
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	p = p*r*r + r + 1
+	return math.Float32frombits(math.Float32bits(p) + uint32(int32(n))<<23)
+}
+
+// silu is x * sigmoid(x).
+func silu(x float32) float32 {
+	return x / (1 + expf(-x))
+}
+
+// ropeTables fills cos and sin ([rows][half]) for positions p0..p0+rows-1
+// the way transformers computes them: inverse frequencies and angles in
+// float32, cos/sin of the float32 angle.
+func ropeTables(cos, sin, invFreq []float32, p0, rows int) {
+	half := len(invFreq)
+	for t := 0; t < rows; t++ {
+		pos := float32(p0 + t)
+		for i, f := range invFreq {
+			a := float64(pos * f)
+			s, c := math.Sincos(a)
+			cos[t*half+i] = float32(c)
+			sin[t*half+i] = float32(s)
+		}
+	}
+}
+
+// invFreqs returns RoPE's inverse frequencies with the config's scaling
+// (transformers modeling_rope_utils.py: default, linear, llama3).
+func invFreqs(c *Config) []float32 {
+	half := c.HeadDim / 2
+	f := make([]float32, half)
+	for i := range f {
+		exp := float32(2*i) / float32(c.HeadDim)
+		f[i] = float32(1 / math.Pow(c.RopeTheta, float64(exp)))
+	}
+	sc := c.RopeScaling
+	if sc == nil {
+		return f
+	}
+	switch sc.Type {
+	case "linear":
+		for i := range f {
+			f[i] /= float32(sc.Factor)
+		}
+	case "llama3":
+		lowWav := float64(sc.OriginalMaxPos) / sc.LowFreqFactor
+		highWav := float64(sc.OriginalMaxPos) / sc.HighFreqFactor
+		for i, v := range f {
+			wav := 2 * math.Pi / float64(v)
+			switch {
+			case wav > lowWav:
+				f[i] = v / float32(sc.Factor)
+			case wav < highWav:
+			default:
+				smooth := (float64(sc.OriginalMaxPos)/wav - sc.LowFreqFactor) / (sc.HighFreqFactor - sc.LowFreqFactor)
+				f[i] = float32((1-smooth)*float64(v)/sc.Factor + smooth*float64(v))
+			}
+		}
+	}
+	return f
+}
+
+// rope rotates one head vector in place, halves convention (rotate_half:
+// pairs are (i, i+half)), as Qwen2, LLaMA and LLaDA do.
+func rope(v, cos, sin []float32) {
+	half := len(cos)
+	for i := 0; i < half; i++ {
+		a, b := v[i], v[i+half]
+		v[i] = a*cos[i] - b*sin[i]
+		v[i+half] = b*cos[i] + a*sin[i]
+	}
+}
+
+// topKEntropy fills cands with the k most probable tokens of logits (most
+// probable first) with their log-probabilities, and returns the entropy of
+// the softmax in nats. Stable: everything is relative to the maximum.
+func topKEntropy(logits []float32, cands []candidate) float32 {
+	mx := float32(math.Inf(-1))
+	for _, v := range logits {
+		if v > mx {
+			mx = v
+		}
+	}
+	// sum e^(l-m) and sum e^(l-m)*(l-m), in float64 for a 150k-term sum
+	var s, sl float64
+	var ps, psl float32
+	for i, v := range logits {
+		d := v - mx
+		e := expf(d)
+		ps += e
+		psl += e * d
+		if i&1023 == 1023 {
+			s += float64(ps)
+			sl += float64(psl)
+			ps, psl = 0, 0
+		}
+	}
+	s += float64(ps)
+	sl += float64(psl)
+	lse := math.Log(s) // log-sum-exp minus the max
+	// H = -sum p log p = lse - E[l-m]
+	ent := lse - sl/s
+
+	// k-best by insertion: k is small (8) and most logits fail the first test.
+	k := len(cands)
+	for i := range cands {
+		cands[i] = candidate{id: -1, logit: float32(math.Inf(-1))}
+	}
+	for i, v := range logits {
+		if v <= cands[k-1].logit {
+			continue
+		}
+		j := k - 1
+		for j > 0 && cands[j-1].logit < v {
+			cands[j] = cands[j-1]
+			j--
+		}
+		cands[j] = candidate{id: int32(i), logit: v}
+	}
+	for i := range cands {
+		cands[i].logit = cands[i].logit - mx - float32(lse)
+	}
+	if ent < 0 {
+		ent = 0
+	}
+	return float32(ent)
+}
+
+type candidate struct {
+	id    int32
+	logit float32
+}

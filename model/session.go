@@ -1,0 +1,433 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/unmask/unmask/engine"
+)
+
+// chunkRows bounds the rows one pass of a forward computes at once, so the
+// MLP buffers stay small however long the context.
+const chunkRows = 64
+
+// A session is one document context on a Model: its KV cache and every
+// buffer a step needs, allocated by NewSession, so that Prefill and Denoise
+// allocate nothing.
+type session struct {
+	m      *Model
+	c      *Config
+	topK   int
+	maxCtx int // context tokens the cache holds
+	maxBlk int // longest block Denoise takes
+	rowCap int // rows one forward call covers (x and q buffers)
+	chunk  int // rows per pass inside a forward call
+	kvd    int // kvHeads*headDim
+	qd     int // heads*headDim
+
+	tokens []int32     // [maxCtx] backing; len = the context
+	seq    []int32     // [rowCap] tokens of the current forward
+	keys   [][]float32 // per layer [maxCtx+maxBlk][kvd], rotated
+	vals   [][]float32 // per layer [maxCtx+maxBlk][kvd]
+
+	x       []float32   // [rowCap][hidden] residual stream
+	q       []float32   // [rowCap][qd] rotated queries
+	xn      []float32   // [chunk][hidden] normed rows
+	att     []float32   // [chunk][qd] attention output
+	tmp     []float32   // [chunk][hidden] projection output
+	gate    []float32   // [chunk][intermediate]
+	up      []float32   // [chunk][intermediate]
+	cos     []float32   // [rowCap][headDim/2]
+	sin     []float32   // [rowCap][headDim/2]
+	invFreq []float32   // [headDim/2]
+	scores  []float32   // [threads][maxCtx+maxBlk] attention weights per worker
+	hf      []float32   // [maxBlk][hidden] final-normed rows that need logits
+	logits  []float32   // [maxBlk][vocab]
+	cands   []candidate // [maxBlk][topK]
+	ents    []float32   // [maxBlk]
+
+	pool *pool
+	mm   mmJob
+	aj   attnJob
+	lj   logitJob
+
+	closed bool
+}
+
+var _ engine.Session = (*session)(nil)
+
+// NewSession allocates a session: KV cache for MaxContext tokens plus a
+// block, and all work buffers.
+func (m *Model) NewSession(opts engine.SessionOptions) (engine.Session, error) {
+	if m.layers == nil {
+		return nil, fmt.Errorf("model: NewSession: %w", engine.ErrClosed)
+	}
+	c := &m.cfg
+	s := &session{m: m, c: c, topK: opts.TopK, maxCtx: opts.MaxContext, maxBlk: opts.MaxBlock}
+	if s.topK <= 0 {
+		s.topK = engine.DefaultTopK
+	}
+	if s.maxCtx <= 0 {
+		s.maxCtx = c.MaxPosition
+	}
+	if s.maxBlk <= 0 {
+		s.maxBlk = 2*c.BlockSize + 1
+	}
+	if s.topK > c.Vocab {
+		return nil, fmt.Errorf("model: NewSession: TopK %d exceeds the vocabulary of %d", s.topK, c.Vocab)
+	}
+	if s.maxCtx > 1<<22 || s.maxBlk > 1<<16 {
+		return nil, fmt.Errorf("model: NewSession: MaxContext %d / MaxBlock %d too large", s.maxCtx, s.maxBlk)
+	}
+	total := s.maxCtx + s.maxBlk
+	s.kvd, s.qd = c.KVHeads*c.HeadDim, c.Heads*c.HeadDim
+	s.chunk = max(chunkRows, s.maxBlk)
+	if c.Attention == engine.Bidirectional {
+		// Bidirectional checkpoints run context and block as one sequence.
+		s.rowCap = total
+	} else {
+		s.rowCap = s.chunk
+	}
+	s.chunk = min(s.chunk, s.rowCap)
+	threads := max(m.threads, 1)
+	half := c.HeadDim / 2
+
+	s.tokens = make([]int32, 0, s.maxCtx)
+	s.seq = make([]int32, s.rowCap)
+	s.keys = make([][]float32, c.Layers)
+	s.vals = make([][]float32, c.Layers)
+	for i := range s.keys {
+		s.keys[i] = make([]float32, total*s.kvd)
+		s.vals[i] = make([]float32, total*s.kvd)
+	}
+	s.x = make([]float32, s.rowCap*c.Hidden)
+	s.q = make([]float32, s.rowCap*s.qd)
+	s.xn = make([]float32, s.chunk*c.Hidden)
+	s.att = make([]float32, s.chunk*s.qd)
+	s.tmp = make([]float32, s.chunk*c.Hidden)
+	s.gate = make([]float32, s.chunk*c.Intermediate)
+	s.up = make([]float32, s.chunk*c.Intermediate)
+	s.cos = make([]float32, s.rowCap*half)
+	s.sin = make([]float32, s.rowCap*half)
+	s.invFreq = invFreqs(c)
+	s.scores = make([]float32, threads*total)
+	s.hf = make([]float32, s.maxBlk*c.Hidden)
+	s.logits = make([]float32, s.maxBlk*c.Vocab)
+	s.cands = make([]candidate, s.maxBlk*s.topK)
+	s.ents = make([]float32, s.maxBlk)
+	s.pool = newPool(threads)
+	s.aj.s = s
+	s.lj.s = s
+	return s, nil
+}
+
+// Bytes reports the memory the session holds (for the session cache).
+func (s *session) Bytes() int64 {
+	n := int64(cap(s.tokens)+cap(s.seq)) * 4
+	for i := range s.keys {
+		n += int64(cap(s.keys[i])+cap(s.vals[i])) * 4
+	}
+	for _, b := range [][]float32{s.x, s.q, s.xn, s.att, s.tmp, s.gate, s.up, s.cos, s.sin, s.scores, s.hf, s.logits, s.ents} {
+		n += int64(cap(b)) * 4
+	}
+	return n + int64(cap(s.cands))*8
+}
+
+func (s *session) Tokens() []int32 { return s.tokens }
+
+func (s *session) Close() error {
+	if !s.closed {
+		s.closed = true
+		s.pool.close()
+		s.keys, s.vals, s.x, s.q, s.logits = nil, nil, nil, nil, nil
+	}
+	return nil
+}
+
+func (s *session) checkTokens(toks []int32) error {
+	for i, t := range toks {
+		if t < 0 || int(t) >= s.c.Vocab {
+			return fmt.Errorf("model: token %d at %d: %w", t, i, engine.ErrToken)
+		}
+	}
+	return nil
+}
+
+// Prefill makes the context equal to tokens, reusing the longest common
+// prefix. Causal and context-causal checkpoints compute the new positions'
+// keys and values (causally, in chunks; a cancel between chunks keeps what
+// was computed); bidirectional ones only record the tokens.
+func (s *session) Prefill(ctx context.Context, tokens []int32) (int, error) {
+	if s.closed {
+		return 0, engine.ErrClosed
+	}
+	if len(tokens) > s.maxCtx {
+		return 0, fmt.Errorf("model: Prefill of %d tokens, session holds %d: %w", len(tokens), s.maxCtx, engine.ErrContextFull)
+	}
+	if err := s.checkTokens(tokens); err != nil {
+		return 0, err
+	}
+	reused := 0
+	for reused < len(tokens) && reused < len(s.tokens) && tokens[reused] == s.tokens[reused] {
+		reused++
+	}
+	s.tokens = s.tokens[:reused]
+	if s.c.Attention == engine.Bidirectional {
+		s.tokens = append(s.tokens, tokens[reused:]...)
+		return reused, nil
+	}
+	for p := reused; p < len(tokens); {
+		if err := ctx.Err(); err != nil {
+			return reused, err
+		}
+		n := min(s.chunk, len(tokens)-p)
+		copy(s.seq, tokens[p:p+n])
+		s.forward(p, n, true, 0, 0)
+		s.tokens = append(s.tokens, tokens[p:p+n]...)
+		p += n
+	}
+	return reused, nil
+}
+
+// Denoise runs block after the context and fills out[i] with the prediction
+// at block position from+i.
+func (s *session) Denoise(ctx context.Context, block []int32, from int, out []engine.Prediction) error {
+	if s.closed {
+		return engine.ErrClosed
+	}
+	if len(block) == 0 || len(block) > s.maxBlk {
+		return fmt.Errorf("model: Denoise block of %d tokens (session allows 1..%d): %w", len(block), s.maxBlk, engine.ErrBlockSize)
+	}
+	if from < 0 || from+len(out) > len(block) {
+		return fmt.Errorf("model: Denoise: positions %d..%d outside the block of %d", from, from+len(out), len(block))
+	}
+	for i := range out {
+		if cap(out[i].Candidates) < s.topK {
+			return fmt.Errorf("model: Denoise: out[%d] has room for %d candidates, the session's TopK is %d", i, cap(out[i].Candidates), s.topK)
+		}
+	}
+	if err := s.checkTokens(block); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	n := len(s.tokens)
+	if s.c.Attention == engine.Bidirectional {
+		copy(s.seq, s.tokens)
+		copy(s.seq[n:], block)
+		s.forward(0, n+len(block), false, n+from, len(out))
+	} else {
+		copy(s.seq, block)
+		// The block's keys go after the context but do not join it: the
+		// context length is unchanged, the next step overwrites them.
+		s.forward(n, len(block), s.c.Attention == engine.Causal, from, len(out))
+	}
+	k := s.topK
+	for i := range out {
+		cs := s.cands[i*k : (i+1)*k]
+		o := out[i].Candidates[:k]
+		for j, c := range cs {
+			o[j] = engine.Candidate{ID: c.id, LogProb: c.logit}
+		}
+		out[i].Candidates = o
+		out[i].Entropy = s.ents[i]
+	}
+	return nil
+}
+
+// Truncate cuts the context back to its first n tokens.
+func (s *session) Truncate(n int) error {
+	if s.closed {
+		return engine.ErrClosed
+	}
+	if n < 0 || n > len(s.tokens) {
+		return fmt.Errorf("model: Truncate(%d) of a context of %d tokens", n, len(s.tokens))
+	}
+	s.tokens = s.tokens[:n]
+	return nil
+}
+
+// forward runs rows s.seq[:T] at positions p0.. through the transformer.
+// Row t attends to cache positions [0, p0+t] when causal, else to
+// [0, p0+T-1] (the whole block, and everything before it). It then computes
+// top-k and entropy for rows outFrom..outFrom+outN-1 (outN may be 0).
+func (s *session) forward(p0, T int, causal bool, outFrom, outN int) {
+	c := s.c
+	H, hd := c.Hidden, c.HeadDim
+	half := hd / 2
+	for t := 0; t < T; t++ {
+		e := s.m.embed[int(s.seq[t])*H : (int(s.seq[t])+1)*H]
+		xr := s.x[t*H : (t+1)*H]
+		if c.EmbedScale != 0 {
+			for i, v := range e {
+				xr[i] = v * c.EmbedScale
+			}
+		} else {
+			copy(xr, e)
+		}
+	}
+	ropeTables(s.cos, s.sin, s.invFreq, p0, T)
+
+	for li := range s.m.layers {
+		L := &s.m.layers[li]
+		keys, vals := s.keys[li], s.vals[li]
+		// Pass 1: queries, keys and values of every row, so that pass 2's
+		// attention sees the whole block (and, bidirectionally, the whole
+		// sequence).
+		for r0 := 0; r0 < T; r0 += s.chunk {
+			n := min(s.chunk, T-r0)
+			for t := 0; t < n; t++ {
+				rmsNorm(s.xn[t*H:(t+1)*H], s.x[(r0+t)*H:(r0+t+1)*H], L.attnNorm, c.RMSEps)
+			}
+			s.linear(s.q[r0*s.qd:], s.xn, &L.q, n)
+			s.linear(keys[(p0+r0)*s.kvd:], s.xn, &L.k, n)
+			s.linear(vals[(p0+r0)*s.kvd:], s.xn, &L.v, n)
+			for t := 0; t < n; t++ {
+				cs, sn := s.cos[(r0+t)*half:(r0+t+1)*half], s.sin[(r0+t)*half:(r0+t+1)*half]
+				qr := s.q[(r0+t)*s.qd : (r0+t+1)*s.qd]
+				for h := 0; h < c.Heads; h++ {
+					rope(qr[h*hd:(h+1)*hd], cs, sn)
+				}
+				kr := keys[(p0+r0+t)*s.kvd : (p0+r0+t+1)*s.kvd]
+				for h := 0; h < c.KVHeads; h++ {
+					rope(kr[h*hd:(h+1)*hd], cs, sn)
+				}
+			}
+		}
+		// Pass 2: attention, output projection and MLP, chunk by chunk.
+		for r0 := 0; r0 < T; r0 += s.chunk {
+			n := min(s.chunk, T-r0)
+			s.aj = attnJob{s: s, keys: keys, vals: vals, p0: p0, r0: r0, T: T, causal: causal}
+			s.pool.parallel(n*c.Heads, 1, &s.aj)
+			s.linear(s.tmp, s.att, &L.o, n)
+			xs := s.x[r0*H : (r0+n)*H]
+			for i, v := range s.tmp[:n*H] {
+				xs[i] += v
+			}
+			for t := 0; t < n; t++ {
+				rmsNorm(s.xn[t*H:(t+1)*H], xs[t*H:(t+1)*H], L.mlpNorm, c.RMSEps)
+			}
+			s.linear(s.gate, s.xn, &L.gate, n)
+			s.linear(s.up, s.xn, &L.up, n)
+			g, u := s.gate[:n*c.Intermediate], s.up[:n*c.Intermediate]
+			for i, v := range g {
+				g[i] = silu(v) * u[i]
+			}
+			s.linear(s.tmp, s.gate, &L.down, n)
+			for i, v := range s.tmp[:n*H] {
+				xs[i] += v
+			}
+		}
+	}
+	if outN == 0 {
+		return
+	}
+	for i := 0; i < outN; i++ {
+		t := outFrom + i
+		rmsNorm(s.hf[i*H:(i+1)*H], s.x[t*H:(t+1)*H], s.m.norm, c.RMSEps)
+	}
+	s.linear(s.logits, s.hf, &s.m.head, outN)
+	s.lj.n = outN
+	s.pool.parallel(outN, 1, &s.lj)
+}
+
+// linear computes y = x W^T + b for n rows, split over the pool by output
+// columns.
+func (s *session) linear(y, x []float32, l *linear, n int) {
+	s.mm = mmJob{y: y, x: x, l: l, T: n}
+	s.pool.parallel(l.out, 16, &s.mm)
+}
+
+type mmJob struct {
+	y, x []float32
+	l    *linear
+	T    int
+}
+
+func (j *mmJob) run(_, lo, hi int) {
+	if lo < hi {
+		matmul(j.y, j.x, j.l.w, j.l.b, j.T, j.l.out, j.l.in, lo, hi)
+	}
+}
+
+// An attnJob is grouped-query attention for one chunk of rows, split over
+// (row, head) pairs.
+type attnJob struct {
+	s          *session
+	keys, vals []float32
+	p0, r0, T  int
+	causal     bool
+}
+
+func (j *attnJob) run(part, lo, hi int) {
+	if lo >= hi {
+		return
+	}
+	s, c := j.s, j.s.c
+	hd := c.HeadDim
+	group := c.Heads / c.KVHeads
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	total := s.maxCtx + s.maxBlk
+	sc := s.scores[part*total : (part+1)*total] // each part owns a stretch
+	for idx := lo; idx < hi; idx++ {
+		t, h := idx/c.Heads, idx%c.Heads
+		row := j.r0 + t
+		kvh := h / group
+		q := s.q[row*s.qd+h*hd : row*s.qd+(h+1)*hd]
+		last := j.p0 + j.T - 1
+		if j.causal {
+			last = j.p0 + row
+		}
+		mx := float32(math.Inf(-1))
+		for p := 0; p <= last; p++ {
+			k := j.keys[p*s.kvd+kvh*hd : p*s.kvd+(kvh+1)*hd]
+			var d float32
+			for i, v := range q {
+				d += v * k[i]
+			}
+			d *= scale
+			sc[p] = d
+			if d > mx {
+				mx = d
+			}
+		}
+		var sum float32
+		for p := 0; p <= last; p++ {
+			e := expf(sc[p] - mx)
+			sc[p] = e
+			sum += e
+		}
+		out := s.att[t*s.qd+h*hd : t*s.qd+(h+1)*hd]
+		clear(out)
+		inv := 1 / sum
+		for p := 0; p <= last; p++ {
+			wgt := sc[p] * inv
+			v := j.vals[p*s.kvd+kvh*hd : p*s.kvd+(kvh+1)*hd]
+			for i, vv := range v {
+				out[i] += wgt * vv
+			}
+		}
+	}
+}
+
+// A logitJob turns rows of logits into top-k and entropy.
+type logitJob struct {
+	s *session
+	n int
+}
+
+func (j *logitJob) run(_, lo, hi int) {
+	s := j.s
+	V, k := s.c.Vocab, s.topK
+	for i := lo; i < hi; i++ {
+		lg := s.logits[i*V : (i+1)*V]
+		if s.c.LogitScale != 0 {
+			for x := range lg {
+				lg[x] *= s.c.LogitScale
+			}
+		}
+		s.ents[i] = topKEntropy(lg, s.cands[i*k:(i+1)*k])
+	}
+}
