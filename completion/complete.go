@@ -1,0 +1,164 @@
+// Package completion answers one completion request end to end: it cuts
+// the document around the cursor on syntax boundaries (tree-sitter) to fit
+// a token budget, asks the diffusion decoder to fill the middle, and
+// post-processes the middle into the text to insert. It knows nothing of
+// JSON-RPC: package lsp calls it, and so does `unmask complete`, so both
+// insert exactly the same text.
+package completion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// A FillRequest is what completion asks of the model: fill between Prefix
+// and Suffix.
+type FillRequest struct {
+	Document  string // the document's URI: the key of its engine session and caches
+	Prefix    string
+	Suffix    string
+	MaxTokens int
+	Settings  Settings
+}
+
+// A FillResult is the model's middle and what it cost.
+type FillResult struct {
+	Text     string
+	Forwards int    // forward passes
+	Tokens   int    // tokens committed
+	Stop     string // "eos" | "max_tokens" | "budget"
+	Cached   bool   // answered from a cache, no forward pass
+}
+
+// A Filler fills the middle. Production code uses the infill decoder (see
+// NewInfillFiller); tests use a fake.
+type Filler interface {
+	Fill(ctx context.Context, req FillRequest) (FillResult, error)
+}
+
+// Settings are the user's completion settings (LSP configuration, flags).
+type Settings struct {
+	MaxTokens     int           // longest middle, in tokens
+	ContextTokens int           // prefix+suffix budget, in tokens
+	Schedule      string        // infill schedule name; "" = the decoder's default
+	Threshold     float64       // confidence threshold; 0 = the decoder's default
+	TimeBudget    time.Duration // decode time limit; 0 = none
+}
+
+// DefaultSettings returns the settings used when the client sends none.
+func DefaultSettings() Settings {
+	return Settings{MaxTokens: 64, ContextTokens: 1536, TimeBudget: 2 * time.Second}
+}
+
+// An Engine completes code in documents. It is safe for concurrent use.
+type Engine struct {
+	Filler Filler
+}
+
+// A Selected is the completion item the editor's menu has selected (LSP
+// selectedCompletionInfo): Text would replace Range. An inline completion
+// must extend it and use the same range.
+type Selected struct {
+	Range Range
+	Text  string
+}
+
+// A Request asks for a completion at a position of a document.
+type Request struct {
+	Doc      *Document
+	Position Position
+	Encoding Encoding
+	Selected *Selected // optional
+	Settings Settings
+}
+
+// A Result is the text to insert, replacing Range (empty at the cursor,
+// or the selected item's range). Text "" means no completion.
+type Result struct {
+	Text    string
+	Range   Range
+	Version int32 // document version the completion was computed on
+	Window  Window
+	Fill    FillResult
+	Elapsed time.Duration
+}
+
+// ErrNoFiller reports an engine without a model.
+var ErrNoFiller = errors.New("completion: no model loaded")
+
+// Complete computes the completion for req. A position outside the
+// document is an error; a context cancelled while the model runs returns
+// its error.
+func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
+	start := time.Now()
+	snap, err := req.Doc.snapshot(req.Position, req.Encoding, req.Selected, req.Settings.ContextTokens)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Range: snap.rng, Version: snap.version, Window: snap.w}
+	if e.Filler == nil {
+		return res, ErrNoFiller
+	}
+	fill, err := e.Filler.Fill(ctx, FillRequest{
+		Document:  req.Doc.URI,
+		Prefix:    snap.w.Prefix,
+		Suffix:    snap.w.Suffix,
+		MaxTokens: req.Settings.MaxTokens,
+		Settings:  req.Settings,
+	})
+	res.Fill = fill
+	if err != nil {
+		return res, fmt.Errorf("completion: %s: %w", req.Doc.URI, err)
+	}
+	if text := Postprocess(snap.w, fill.Text); text != "" {
+		res.Text = snap.selected + text
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// A snapshot is what a request takes from a document under its lock.
+type snapshot struct {
+	w        Window
+	rng      Range
+	version  int32
+	selected string // the selected item's text, which the answer extends
+}
+
+// snapshot cuts the window at a position. With a selected item, the window
+// is cut as if the item's text replaced its range.
+func (d *Document) snapshot(pos Position, enc Encoding, sel *Selected, budget int) (snapshot, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	m := d.mapperLocked()
+	off, err := m.Offset(pos, enc)
+	if err != nil {
+		return snapshot{}, fmt.Errorf("completion: %s: %w", d.URI, err)
+	}
+	// Report the position the offset maps back to (clamped).
+	p, _ := m.Position(off, enc)
+	s := snapshot{rng: Range{Start: p, End: p}, version: d.version}
+	if sel != nil {
+		a, err := m.Offset(sel.Range.Start, enc)
+		if err != nil {
+			return snapshot{}, fmt.Errorf("completion: %s: selected item: %w", d.URI, err)
+		}
+		b, err := m.Offset(sel.Range.End, enc)
+		if err != nil || b < a {
+			return snapshot{}, fmt.Errorf("completion: %s: selected item: %w", d.URI, ErrPosition)
+		}
+		// Cut the window on the text with the selected item applied. The
+		// tree is not edited: a throw-away document without syntax serves.
+		text := d.text[:a] + sel.Text + d.text[b:]
+		tmp := &Document{URI: d.URI, LanguageID: d.LanguageID, text: text}
+		s.w = tmp.windowLocked(a+len(sel.Text), budget)
+		pa, _ := m.Position(a, enc)
+		pb, _ := m.Position(b, enc)
+		s.rng, s.selected = Range{Start: pa, End: pb}, sel.Text
+		return s, nil
+	}
+	s.w = d.windowLocked(off, budget)
+	return s, nil
+}

@@ -1,0 +1,249 @@
+package completion
+
+import (
+	"strings"
+
+	sitter "github.com/smacker/go-tree-sitter"
+)
+
+// bytesPerToken converts a token budget to bytes. Code averages about 3.5
+// to 4 bytes per BPE token; 3 errs on the short side, and the decoder trims
+// whatever still overflows the model's window (infill.Settings.MaxContext).
+const bytesPerToken = 3
+
+// A Window is the model input cut around a cursor, plus what
+// post-processing needs to know about the cursor's surroundings.
+type Window struct {
+	Prefix, Suffix string // model input: text before and after the cursor, cut to the budget
+	LinePrefix     string // the cursor line before the cursor
+	LineSuffix     string // the cursor line after the cursor
+	Syntax         bool   // cut on a syntax tree (false: line windows)
+	Function       string // type of the enclosing function node kept whole, "" if none
+}
+
+// Syntax node types, per grammar, that the window keeps whole or uses as a
+// header. One table for all languages: the names rarely collide in meaning.
+var (
+	functionTypes = set("function_declaration", "method_declaration", "func_literal",
+		"function_definition", "decorated_definition", "function_item",
+		"method_definition", "arrow_function", "function_expression", "function",
+		"generator_function_declaration", "constructor_declaration", "lambda_expression")
+	typeTypes = set("type_declaration", "class_definition", "class_declaration", "class",
+		"interface_declaration", "impl_item", "trait_item", "class_specifier",
+		"struct_specifier", "enum_declaration", "namespace_definition")
+	headerTypes = set("package_clause", "import_declaration", "import_statement",
+		"import_from_statement", "future_import_statement", "use_declaration",
+		"extern_crate_declaration", "preproc_include", "using_declaration",
+		"package_declaration", "comment")
+)
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// window cuts the text around off to fit budget tokens. The document lock
+// must be held: it reads the tree.
+func (d *Document) windowLocked(off, budget int) Window {
+	text := d.text
+	m := d.mapperLocked()
+	w := Window{}
+	ls := off
+	for ls > 0 && text[ls-1] != '\n' && text[ls-1] != '\r' {
+		ls--
+	}
+	le := off
+	for le < len(text) && text[le] != '\n' && text[le] != '\r' {
+		le++
+	}
+	w.LinePrefix, w.LineSuffix = text[ls:off], text[off:le]
+
+	limit := budget * bytesPerToken
+	if limit <= 0 {
+		limit = 1
+	}
+	var tree *sitter.Tree
+	if d.syn != nil {
+		tree = d.syn.parse([]byte(text))
+	}
+	if tree == nil {
+		pStart, sEnd := lineWindow(text, off, limit)
+		w.Prefix, w.Suffix = text[pStart:off], text[off:sEnd]
+		return w
+	}
+	w.Syntax = true
+	root := tree.RootNode()
+	pt := sitter.Point(m.Point(off))
+	node := root.NamedDescendantForPointRange(pt, pt)
+
+	// The enclosing function (or, outside functions, type) kept whole: the
+	// outermost one that fits the budget.
+	keepStart, keepEnd := off, off
+	var typeNode *sitter.Node
+	for n := node; n != nil && !n.Equal(root); n = n.Parent() {
+		t := n.Type()
+		if typeTypes[t] && typeNode == nil {
+			typeNode = n
+		}
+		if !functionTypes[t] && !typeTypes[t] {
+			continue
+		}
+		s, e := int(n.StartByte()), int(n.EndByte())
+		if e-s > limit*9/10 {
+			break
+		}
+		keepStart, keepEnd = min(keepStart, s), max(keepEnd, e)
+		if functionTypes[t] {
+			w.Function = t
+		}
+		if typeNode != nil && int(typeNode.StartByte()) >= keepStart {
+			typeNode = nil // the type is inside what we keep
+		}
+	}
+	keepStart = lineStart(text, keepStart)
+	keepEnd = lineEnd(text, keepEnd)
+	left := limit - (keepEnd - keepStart)
+	if left < 0 {
+		// The cursor's line alone overflows: plain windows.
+		pStart, sEnd := lineWindow(text, off, limit)
+		w.Prefix, w.Suffix = text[pStart:off], text[off:sEnd]
+		return w
+	}
+
+	// The package/import header, when it lies before what we keep.
+	var header string
+	hStart, hEnd := -1, -1
+	for i := 0; i < int(root.NamedChildCount()); i++ {
+		c := root.NamedChild(i)
+		if !headerTypes[c.Type()] {
+			break
+		}
+		if hStart < 0 {
+			hStart = int(c.StartByte())
+		}
+		hEnd = lineEnd(text, int(c.EndByte()))
+	}
+	if hStart >= 0 && hEnd < keepStart && hEnd-hStart+1 <= left/2 {
+		header = text[hStart:hEnd] + "\n"
+		left -= len(header)
+	} else {
+		hEnd = -1
+	}
+
+	// The signature (first line) of the enclosing type.
+	var sig string
+	if typeNode != nil {
+		s := lineStart(text, int(typeNode.StartByte()))
+		e := lineEnd(text, s)
+		if e < keepStart && s > hEnd && e-s+1 <= left/2 {
+			sig = text[s:e] + "\n"
+			left -= len(sig)
+		}
+	}
+
+	// The rest of the budget: 3/4 before, 1/4 after, cut at the start (end)
+	// of a top-level node where one falls in range, else at a line.
+	pStart := cutBefore(text, root, keepStart, keepStart-left*3/4, max(hEnd, 0))
+	left -= keepStart - pStart
+	sEnd := cutAfter(text, root, keepEnd, keepEnd+left)
+	if sig != "" && pStart <= lineStart(text, int(typeNode.StartByte())) {
+		sig = "" // the window reaches the type's signature anyway
+	}
+	if header != "" && pStart <= hEnd+1 {
+		header, pStart = "", hStart
+		if hStart > 0 {
+			pStart = 0
+		}
+	}
+	w.Prefix = header + sig + text[pStart:off]
+	w.Suffix = text[off:sEnd]
+	return w
+}
+
+// cutBefore returns a start offset in [want, keep] (and >= floor): the
+// start of the first top-level node there, else a line start.
+func cutBefore(text string, root *sitter.Node, keep, want, floor int) int {
+	if want <= floor {
+		want = floor
+	}
+	if want >= keep {
+		return keep
+	}
+	for i := 0; i < int(root.ChildCount()); i++ {
+		s := int(root.Child(i).StartByte())
+		if s >= want && s <= keep {
+			return lineStart(text, s)
+		}
+	}
+	s := lineStart(text, want)
+	if s < want {
+		s = nextLine(text, want)
+	}
+	return min(s, keep)
+}
+
+// cutAfter returns an end offset in [keep, want]: the end of the last
+// top-level node there, else a line end.
+func cutAfter(text string, root *sitter.Node, keep, want int) int {
+	if want > len(text) {
+		want = len(text)
+	}
+	if want <= keep {
+		return keep
+	}
+	best := -1
+	for i := 0; i < int(root.ChildCount()); i++ {
+		e := lineEnd(text, int(root.Child(i).EndByte()))
+		if e > want {
+			break
+		}
+		if e >= keep {
+			best = e
+		}
+	}
+	if best >= 0 {
+		return best
+	}
+	e := lineStart(text, want)
+	return max(e, keep)
+}
+
+// lineWindow returns whole-line prefix and suffix windows around off
+// within limit bytes, 3/4 before and 1/4 after.
+func lineWindow(text string, off, limit int) (start, end int) {
+	start = max(off-limit*3/4, 0)
+	if start > 0 {
+		start = min(nextLine(text, start), off)
+	}
+	end = min(off+(limit-(off-start)), len(text))
+	if end < len(text) {
+		end = max(lineStart(text, end), off)
+	}
+	return start, end
+}
+
+func lineStart(text string, off int) int {
+	off = min(off, len(text))
+	for off > 0 && text[off-1] != '\n' {
+		off--
+	}
+	return off
+}
+
+func lineEnd(text string, off int) int {
+	off = min(off, len(text))
+	if i := strings.IndexByte(text[off:], '\n'); i >= 0 {
+		return off + i
+	}
+	return len(text)
+}
+
+func nextLine(text string, off int) int {
+	if i := strings.IndexByte(text[off:], '\n'); i >= 0 {
+		return off + i + 1
+	}
+	return len(text)
+}

@@ -1,0 +1,200 @@
+package completion
+
+import (
+	"strings"
+)
+
+// Multiline reports whether a completion at the cursor may span lines: at
+// the end of a line (only whitespace or closing brackets after the cursor),
+// on an empty line, or right after an opening bracket. Mid-line, a
+// completion is one line.
+func (w Window) Multiline() bool {
+	if strings.TrimLeft(w.LineSuffix, " \t)]};,") == "" {
+		return true
+	}
+	p := strings.TrimRight(w.LinePrefix, " \t")
+	return p != "" && strings.ContainsAny(p[len(p)-1:], "([{")
+}
+
+
+// Postprocess turns the model's raw middle into the text to insert at the
+// cursor, or "" for no completion. The rules, in order:
+//
+//   - mid-line, keep the first line only;
+//   - otherwise stop at the end of the enclosing syntactic unit: a line
+//     indented less than the cursor's block, or a closing bracket with no
+//     opener in the completion;
+//   - drop lines from the first one that repeats the suffix's next line;
+//   - don't emit closing brackets the rest of the line already has;
+//   - don't repeat the cursor line's indentation;
+//   - trim trailing whitespace; discard a blank result.
+func Postprocess(w Window, raw string) string {
+	text := strings.ReplaceAll(raw, "\r\n", "\n")
+	if !w.Multiline() {
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			text = text[:i]
+		}
+		text = strings.TrimRight(text, " \t")
+		text = dropClosers(text, w.LineSuffix)
+		return nonBlank(text)
+	}
+	lines := strings.Split(text, "\n")
+	// On a line that holds only indentation, the model may indent again.
+	if strings.TrimSpace(w.LinePrefix) == "" && w.LinePrefix != "" {
+		lines[0] = strings.TrimPrefix(lines[0], w.LinePrefix)
+	}
+	lines = limitScope(w, lines)
+	lines = dropRepeatedSuffix(w, lines)
+	for i := range lines {
+		lines[i] = strings.TrimRight(lines[i], " \t\r")
+	}
+	for len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines) == 1 {
+		lines[0] = dropClosers(lines[0], w.LineSuffix)
+	}
+	return nonBlank(strings.Join(lines, "\n"))
+}
+
+func nonBlank(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return ""
+	}
+	return s
+}
+
+// indentOf returns the leading whitespace of s.
+func indentOf(s string) string {
+	return s[:len(s)-len(strings.TrimLeft(s, " \t"))]
+}
+
+// width measures indentation, a tab counting as 4 columns... or as one
+// tab: only comparisons between lines of one file matter.
+func width(indent string) int {
+	n := 0
+	for _, c := range indent {
+		if c == '\t' {
+			n += 4
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// limitScope keeps the lines that belong to the cursor's block. The block's
+// indentation is the cursor line's; after an opening bracket, deeper. A
+// later non-blank line indented less than the block ends it; a line that
+// closes the bracket opened before the cursor is kept only when the suffix
+// doesn't already close it.
+func limitScope(w Window, lines []string) []string {
+	cursorIndent := width(indentOf(w.LinePrefix))
+	first := w.LinePrefix + lines[0]
+	opens := strings.TrimSpace(w.LinePrefix) != "" && endsWithOpener(w.LinePrefix)
+	depth := 0
+	for i, l := range lines {
+		full := l
+		if i == 0 {
+			full = first
+		}
+		if i > 0 && strings.TrimSpace(l) != "" {
+			ind := width(indentOf(l))
+			if ind < cursorIndent || (ind == cursorIndent && opens && depth <= 0) {
+				// Leaving the block: keep a closing line only if the
+				// suffix doesn't have one.
+				t := strings.TrimSpace(l)
+				if opens && isCloser(t) && ind == cursorIndent && !suffixStartsWith(w, t) {
+					return lines[:i+1]
+				}
+				return lines[:i]
+			}
+		}
+		for _, c := range full {
+			switch c {
+			case '(', '[', '{':
+				depth++
+			case ')', ']', '}':
+				depth--
+			}
+		}
+		if i == 0 {
+			// Brackets opened before the cursor on this line are not ours.
+			for _, c := range w.LinePrefix {
+				switch c {
+				case '(', '[', '{':
+					depth--
+				case ')', ']', '}':
+					depth++
+				}
+			}
+		}
+		if depth < 0 && i > 0 {
+			// A closer without an opener in the completion closes a
+			// bracket from before the cursor: the unit ends here.
+			t := strings.TrimSpace(l)
+			if isCloser(t) && !suffixStartsWith(w, t) {
+				return lines[:i+1]
+			}
+			return lines[:i]
+		}
+	}
+	return lines
+}
+
+func endsWithOpener(s string) bool {
+	s = strings.TrimRight(s, " \t")
+	return s != "" && strings.ContainsAny(s[len(s)-1:], "([{:")
+}
+
+// isCloser reports whether t is only closing brackets and punctuation.
+func isCloser(t string) bool {
+	return t != "" && strings.Trim(t, ")]};,") == ""
+}
+
+// suffixStartsWith reports whether the suffix's first non-blank text after
+// the cursor line starts with t.
+func suffixStartsWith(w Window, t string) bool {
+	rest := strings.TrimLeft(w.Suffix[len(w.LineSuffix):], " \t\r\n")
+	return strings.HasPrefix(rest, t) || strings.HasPrefix(strings.TrimSpace(w.LineSuffix), t)
+}
+
+// dropRepeatedSuffix cuts the completion at the first line that repeats
+// the suffix's next non-blank line.
+func dropRepeatedSuffix(w Window, lines []string) []string {
+	rest := w.Suffix[len(w.LineSuffix):]
+	var next string
+	for _, l := range strings.Split(rest, "\n") {
+		if t := strings.TrimSpace(l); t != "" {
+			next = t
+			break
+		}
+	}
+	if next == "" {
+		return lines
+	}
+	for i, l := range lines {
+		if i > 0 && strings.TrimSpace(l) == next {
+			return lines[:i]
+		}
+	}
+	return lines
+}
+
+// dropClosers removes closing brackets at the end of a one-line completion
+// that the rest of the line already has: the editor auto-closed them.
+func dropClosers(text, lineSuffix string) string {
+	rest := strings.TrimSpace(lineSuffix)
+	if rest == "" {
+		return text
+	}
+	// The longest tail of text that is a prefix of rest and made of closers
+	// and punctuation only.
+	for n := min(len(rest), len(text)); n > 0; n-- {
+		tail := text[len(text)-n:]
+		if strings.HasPrefix(rest, tail) && strings.Trim(tail, ")]}\"'`;,") == "" {
+			return strings.TrimRight(text[:len(text)-n], " \t")
+		}
+	}
+	return text
+}
