@@ -1,0 +1,467 @@
+package infill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/unmask/unmask/engine"
+)
+
+// errBudget reports, inside a run, that the time budget ran out.
+var errBudget = errors.New("infill: time budget spent")
+
+// A run is the state of one request.
+type run struct {
+	d     *Decoder
+	info  engine.Info
+	s     Settings
+	req   Request
+	sess  engine.Session
+	own   bool                // sess was opened by the run and is closed by it
+	preds []engine.Prediction // Denoise output, one per slot
+	rng   *rand.Rand          // nil when greedy
+	w     []float64           // sampling scratch, one per candidate
+	stats Stats
+	ends  []int32 // tokens that end the middle (EOS, and pad where it exists)
+	floor float64 // warm-start verification floor
+
+	parent   context.Context // the caller's: its cancellation is an error
+	deadline time.Time       // zero when there is no budget
+
+	done  []int32 // middle tokens of finished blocks
+	dprob []float32
+	dstep []int32
+}
+
+func newRun(d *Decoder, info engine.Info, s Settings, req Request) *run {
+	r := &run{d: d, info: info, s: s, req: req, sess: req.Session}
+	if s.Temperature > 0 {
+		r.rng = rand.New(rand.NewPCG(s.Seed, s.Seed^0x9e3779b97f4a7c15))
+	}
+	r.ends = []int32{info.EOSID}
+	if info.PadID != engine.NoToken && info.PadID != info.EOSID {
+		r.ends = append(r.ends, info.PadID)
+	}
+	switch {
+	case s.ReviseBelow > 0:
+		r.floor = s.ReviseBelow
+	case s.Threshold > 0:
+		r.floor = s.Threshold
+	default:
+		r.floor = 0.5
+	}
+	if s.TimeBudget > 0 {
+		r.deadline = time.Now().Add(s.TimeBudget)
+	}
+	return r
+}
+
+func (r *run) isEnd(id int32) bool {
+	for _, e := range r.ends {
+		if id == e {
+			return true
+		}
+	}
+	return false
+}
+
+// engineCtx returns the context engine calls run under: the caller's,
+// with the budget's deadline when there is one, so a long forward pass
+// stops when the budget does.
+func (r *run) engineCtx() (context.Context, context.CancelFunc) {
+	if r.deadline.IsZero() {
+		return r.parent, func() {}
+	}
+	return context.WithDeadline(r.parent, r.deadline)
+}
+
+// check returns the caller's cancellation (wrapped) or errBudget.
+func (r *run) check() error {
+	if err := r.parent.Err(); err != nil {
+		return fmt.Errorf("infill: %w", err)
+	}
+	if !r.deadline.IsZero() && !time.Now().Before(r.deadline) {
+		return errBudget
+	}
+	return nil
+}
+
+// engineErr classifies an error from an engine call.
+func (r *run) engineErr(op string, err error) error {
+	if perr := r.parent.Err(); perr != nil {
+		return fmt.Errorf("infill: %s: %w", op, perr)
+	}
+	if !r.deadline.IsZero() && !time.Now().Before(r.deadline) {
+		return errBudget
+	}
+	return fmt.Errorf("infill: %s: %w", op, err)
+}
+
+// openSession opens a fresh session unless the request brought one.
+func (r *run) openSession(maxContext, maxBlock int) error {
+	if r.sess != nil {
+		return nil
+	}
+	sess, err := r.d.b.NewSession(engine.SessionOptions{
+		TopK:       engine.DefaultTopK,
+		MaxContext: maxContext,
+		MaxBlock:   maxBlock,
+	})
+	if err != nil {
+		return fmt.Errorf("infill: new session: %w", err)
+	}
+	r.sess, r.own = sess, true
+	return nil
+}
+
+func (r *run) close() {
+	if r.own && r.sess != nil {
+		r.sess.Close()
+	}
+}
+
+// prefill sets the session's context; the first call fills ContextTokens
+// and Reused.
+func (r *run) prefill(tokens []int32, first bool) error {
+	if err := r.check(); err != nil {
+		return err
+	}
+	ctx, cancel := r.engineCtx()
+	defer cancel()
+	t := time.Now()
+	reused, err := r.sess.Prefill(ctx, tokens)
+	r.stats.Prefill += time.Since(t)
+	if err != nil {
+		return r.engineErr("prefill", err)
+	}
+	if first {
+		r.stats.ContextTokens = len(tokens)
+		r.stats.Reused = reused
+	}
+	return nil
+}
+
+// loadDraft places draft tokens [from, from+len(c.slots)) on the canvas as
+// tentative slots; the slots after a draft's end token hold implied ends, as
+// the draft's own canvas did, and re-open if the verifying pass rejects it.
+func (r *run) loadDraft(c *canvas, from int) {
+	d := r.req.Draft
+	if d == nil {
+		return
+	}
+	endAt := -1
+	for i, id := range d.Tokens {
+		if r.isEnd(id) {
+			endAt = i
+			break
+		}
+	}
+	for i := range c.slots[:c.active] {
+		j := from + i
+		switch {
+		case endAt >= 0 && j > endAt:
+			c.slots[i] = slot{tok: d.Tokens[endAt], state: implied}
+		case j == endAt:
+			c.slots[i] = slot{tok: d.Tokens[endAt], state: tentative, draftStep: d.step(endAt)}
+		case j < len(d.Tokens) && d.Tokens[j] != r.info.MaskID:
+			c.slots[i] = slot{tok: d.Tokens[j], state: tentative, draftStep: d.step(j)}
+		}
+	}
+}
+
+// runCanvas denoises c until it is finished. fill returns the block to
+// Denoise for the canvas as it stands. It returns errBudget when the budget
+// ran out.
+func (r *run) runCanvas(c *canvas, fill func() []int32) error {
+	if need := len(c.slots); len(r.preds) < need {
+		r.preds = engine.NewPredictions(need, engine.DefaultTopK)
+	}
+	// Each step commits at least one position that was masked; revision and
+	// rejected draft tokens re-open at most (maxRevisions+1) per slot.
+	limit := len(c.slots)*(maxRevisions+2) + 2
+	for !c.finished() {
+		if c.step >= limit {
+			return fmt.Errorf("infill: canvas did not converge in %d steps", limit)
+		}
+		if err := r.check(); err != nil {
+			return err
+		}
+		block := fill()
+		out := r.preds[:len(c.slots)]
+		ctx, cancel := r.engineCtx()
+		t := time.Now()
+		err := r.sess.Denoise(ctx, block, 0, out)
+		r.stats.Denoise += time.Since(t)
+		cancel()
+		if err != nil {
+			return r.engineErr("denoise", err)
+		}
+		r.stats.Forwards++
+		c.step++
+		if err := r.apply(c, out); err != nil {
+			return err
+		}
+		r.emit(c)
+	}
+	return nil
+}
+
+// apply turns one step's predictions into commits, re-masks and verdicts on
+// draft tokens.
+func (r *run) apply(c *canvas, out []engine.Prediction) error {
+	// Positions masked in this step's input are the only ones the schedule
+	// may commit: a rejected draft token or a re-masked one had a token in
+	// the input, so its prediction saw it; it is decided next step.
+	var ch []choice
+	first := -1
+	for i := 0; i < c.active && i < c.end; i++ {
+		if c.slots[i].state != masked {
+			continue
+		}
+		if r.info.Attention == engine.Causal && first >= 0 {
+			continue // a causal block only predicts its leftmost open position
+		}
+		first = i
+		id, prob, err := r.pick(out[i], i)
+		if err != nil {
+			return err
+		}
+		ch = append(ch, choice{pos: i, id: id, prob: prob, score: scoreOf(r.s.Schedule, out[i], prob, r.info.MaskID)})
+	}
+
+	// The verifying pass of a warm start.
+	maxKept := int32(0)
+	for i := 0; i < c.active; i++ {
+		sl := &c.slots[i]
+		if sl.state != tentative {
+			continue
+		}
+		p := probOf(out[i], sl.tok)
+		if p >= r.floor-scoreSlack {
+			sl.state, sl.prob, sl.step = committed, float32(p), int32(c.step)
+			c.kept++
+			r.stats.WarmKept++
+			maxKept = max(maxKept, sl.draftStep)
+		} else {
+			*sl = slot{tok: r.info.MaskID}
+		}
+	}
+	if maxKept > 1 {
+		// The draft's own decode needed maxKept steps on this canvas to
+		// commit what one verifying pass kept here.
+		c.saved += int(maxKept) - 1
+		r.stats.WarmSaved += int(maxKept) - 1
+	}
+
+	if r.s.ReviseBelow > 0 {
+		for i := 0; i < c.active; i++ {
+			sl := &c.slots[i]
+			if sl.state != committed || int(sl.step) == c.step || sl.revised >= maxRevisions {
+				continue
+			}
+			if probOf(out[i], sl.tok) < r.s.ReviseBelow {
+				*sl = slot{tok: r.info.MaskID, revised: sl.revised + 1}
+				r.stats.Remasked++
+			}
+		}
+	}
+
+	if r.s.Schedule == Count && c.plan == nil {
+		// LLaDA plans a block's commits from its masked count at the start;
+		// a warm start's block starts after its verifying pass.
+		c.plan, c.planFrom = linearPlan(c.maskedCount(), r.s.PerStep), c.step-1
+	}
+	for _, x := range selectCommits(ch, r.s, c) {
+		c.slots[x.pos] = slot{tok: x.id, state: committed, prob: float32(x.prob), step: int32(c.step), revised: c.slots[x.pos].revised}
+	}
+	r.settleEnd(c)
+	return nil
+}
+
+// settleEnd recomputes the first end token and the implied EOS after it.
+// Implied slots are re-derived every step, so re-masking an end token
+// re-opens the positions it implied.
+func (r *run) settleEnd(c *canvas) {
+	c.end = c.active
+	for i := 0; i < c.active; i++ {
+		sl := &c.slots[i]
+		if sl.state == implied {
+			*sl = slot{tok: r.info.MaskID}
+		}
+	}
+	for i := 0; i < c.active; i++ {
+		sl := c.slots[i]
+		if sl.state == committed && r.isEnd(sl.tok) {
+			c.end = i
+			break
+		}
+	}
+	for i := c.end + 1; i < c.active; i++ {
+		c.slots[i] = slot{tok: c.slots[c.end].tok, state: implied}
+	}
+}
+
+// pick chooses the token a masked position would commit and its
+// probability: the most probable candidate, or with a temperature a sample
+// from the top-k candidates (renormalized, then cut to the top-p nucleus).
+// The mask token itself is never a choice.
+func (r *run) pick(p engine.Prediction, pos int) (int32, float64, error) {
+	cands := p.Candidates
+	if r.rng == nil {
+		for _, c := range cands {
+			if c.ID != r.info.MaskID {
+				return c.ID, math.Exp(float64(c.LogProb)), nil
+			}
+		}
+		return 0, 0, fmt.Errorf("infill: denoise gave no candidate at block position %d", pos)
+	}
+	if cap(r.w) < len(cands) {
+		r.w = make([]float64, len(cands))
+	}
+	w := r.w[:len(cands)]
+	top := math.Inf(-1)
+	for _, c := range cands {
+		if c.ID != r.info.MaskID {
+			top = max(top, float64(c.LogProb))
+		}
+	}
+	if math.IsInf(top, -1) {
+		return 0, 0, fmt.Errorf("infill: denoise gave no candidate at block position %d", pos)
+	}
+	var sum float64
+	for i, c := range cands {
+		w[i] = 0
+		if c.ID != r.info.MaskID {
+			w[i] = math.Exp((float64(c.LogProb) - top) / r.s.Temperature)
+			sum += w[i]
+		}
+	}
+	// Candidates come most probable first, and tempering keeps the order,
+	// so the nucleus is a prefix.
+	var cum, kept float64
+	n := 0
+	for i := range w {
+		if w[i] == 0 {
+			continue
+		}
+		n = i + 1
+		cum += w[i] / sum
+		kept += w[i]
+		if cum >= r.s.TopP {
+			break
+		}
+	}
+	u := r.rng.Float64() * kept
+	for i := 0; i < n; i++ {
+		if w[i] == 0 {
+			continue
+		}
+		u -= w[i]
+		if u < 0 || i == n-1 {
+			return cands[i].ID, math.Exp(float64(cands[i].LogProb)), nil
+		}
+	}
+	return cands[0].ID, math.Exp(float64(cands[0].LogProb)), nil
+}
+
+// run returns the left-to-right committed tokens of the canvas: up to the
+// first open position or end token.
+func (r *run) leftRun(c *canvas) []int32 {
+	var out []int32
+	for i := 0; i < c.active && i < c.end; i++ {
+		if c.slots[i].state != committed {
+			break
+		}
+		out = append(out, c.slots[i].tok)
+	}
+	return out
+}
+
+// emit streams the state after a step.
+func (r *run) emit(c *canvas) {
+	if r.req.OnStep == nil {
+		return
+	}
+	ids := append(append([]int32(nil), r.done...), r.leftRun(c)...)
+	n := len(r.done)
+	for i := 0; i < c.active && i < c.end; i++ {
+		if c.slots[i].state == committed {
+			n++
+		}
+	}
+	r.req.OnStep(Partial{
+		Text:      r.d.tok.DecodePrefix(ids),
+		Step:      r.stats.Forwards,
+		Committed: n,
+		Masked:    c.maskedCount(),
+	})
+}
+
+// finishBlock appends a finished canvas's middle tokens to done.
+func (r *run) finishBlock(c *canvas) {
+	for i := 0; i < c.active && i < c.end; i++ {
+		sl := c.slots[i]
+		r.done = append(r.done, sl.tok)
+		r.dprob = append(r.dprob, sl.prob)
+		r.dstep = append(r.dstep, sl.step)
+	}
+}
+
+// result builds the answer from the finished blocks and, when decoding
+// stopped inside one, the canvas c (nil otherwise).
+func (r *run) result(c *canvas, stop string) Result {
+	d := &Draft{
+		Tokens: append([]int32(nil), r.done...),
+		Probs:  append([]float32(nil), r.dprob...),
+		Steps:  append([]int32(nil), r.dstep...),
+		Done:   stop == StopEOS,
+	}
+	var text string
+	switch stop {
+	case StopEOS:
+		end := c.slots[c.end]
+		d.Tokens = append(d.Tokens, end.tok)
+		d.Probs = append(d.Probs, end.prob)
+		d.Steps = append(d.Steps, end.step)
+		text = r.d.tok.Decode(r.done)
+		r.stats.Committed = len(r.done)
+	case StopBudget:
+		if c == nil {
+			text = r.d.tok.DecodePrefix(r.done)
+			r.stats.Committed = len(r.done)
+			break
+		}
+		run := r.leftRun(c)
+		ids := append(append([]int32(nil), r.done...), run...)
+		text = r.d.tok.DecodePrefix(ids)
+		r.stats.Committed = len(ids)
+		// The draft keeps out-of-order commits too: a warm start can use them.
+		for i := 0; i < c.active && i < c.end; i++ {
+			sl := c.slots[i]
+			if sl.state != committed {
+				sl = slot{tok: r.info.MaskID}
+			}
+			d.Tokens = append(d.Tokens, sl.tok)
+			d.Probs = append(d.Probs, sl.prob)
+			d.Steps = append(d.Steps, sl.step)
+		}
+		if c.end < c.active {
+			end := c.slots[c.end]
+			d.Tokens = append(d.Tokens, end.tok)
+			d.Probs = append(d.Probs, end.prob)
+			d.Steps = append(d.Steps, end.step)
+		}
+	default:
+		text = r.d.tok.DecodePrefix(r.done)
+		r.stats.Committed = len(r.done)
+	}
+	d.Forwards = r.stats.Forwards
+	if r.stats.Forwards > 0 {
+		r.stats.TokensPerForward = float64(r.stats.Committed) / float64(r.stats.Forwards)
+	}
+	return Result{Text: text, Draft: d, Stats: r.stats, Stop: stop}
+}
