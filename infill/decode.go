@@ -14,6 +14,11 @@ import (
 // errBudget reports, inside a run, that the time budget ran out.
 var errBudget = errors.New("infill: time budget spent")
 
+// maxTopK is the candidate room of the decoder's predictions: a backend
+// fills as many as its session's TopK, which a caller's session may have set
+// above engine.DefaultTopK.
+const maxTopK = 64
+
 // A run is the state of one request.
 type run struct {
 	d     *Decoder
@@ -178,7 +183,7 @@ func (r *run) loadDraft(c *canvas, from int) {
 // ran out.
 func (r *run) runCanvas(c *canvas, fill func() []int32) error {
 	if need := len(c.slots); len(r.preds) < need {
-		r.preds = engine.NewPredictions(need, engine.DefaultTopK)
+		r.preds = engine.NewPredictions(need, maxTopK)
 	}
 	// Each step commits at least one position that was masked; revision and
 	// rejected draft tokens re-open at most (maxRevisions+1) per slot.
