@@ -94,10 +94,17 @@ func socketPath(addr string) (string, error) {
 // Info before returning, so a client that returns is talking to a live
 // engine. The client owns rwc and closes it on Close or on failure.
 func NewClient(ctx context.Context, rwc io.ReadWriteCloser, opts ...Option) (*Client, error) {
+	return newClient(ctx, rwc, nil, nil, opts...)
+}
+
+// newClient is NewClient with explain, which (when not nil) turns the error
+// that ended the connection into the reason Err reports, and onClose, which
+// Close calls after closing the connection (to stop a process).
+func newClient(ctx context.Context, rwc io.ReadWriteCloser, explain func(error) error, onClose func() error, opts ...Option) (*Client, error) {
 	o := buildOptions(opts)
 	conn := jsonrpc2.NewConn(jsonrpc2.NewStream(rwc))
 	dead, markDead := context.WithCancelCause(context.Background())
-	c := &Client{conn: conn, log: o.log, dead: dead, markDead: markDead}
+	c := &Client{conn: conn, log: o.log, dead: dead, markDead: markDead, onClose: onClose}
 	// The engine calls nothing back: replies are all it sends.
 	conn.Go(dead, jsonrpc2.MethodNotFoundHandler)
 	go func() {
@@ -105,6 +112,9 @@ func NewClient(ctx context.Context, rwc io.ReadWriteCloser, opts ...Option) (*Cl
 		cause := conn.Err()
 		if cause == nil {
 			cause = io.EOF
+		}
+		if explain != nil {
+			cause = explain(cause)
 		}
 		markDead(fmt.Errorf("%w: %w", ErrUnavailable, cause))
 	}()
@@ -169,6 +179,16 @@ func (c *Client) call(ctx context.Context, method string, params, result any) er
 		_ = c.conn.Notify(nctx, methodCancel, &cancelParams{ID: id})
 		ncancel()
 		return ctx.Err()
+	}
+	var we *jsonrpc2.Error
+	if !errors.As(err, &we) {
+		if strings.HasPrefix(err.Error(), "unmarshaling result") {
+			return fmt.Errorf("rpc: %s: %w: %v", method, ErrProtocol, err)
+		}
+		// A write to the stream failed: the connection is broken even if
+		// the read loop has not noticed yet.
+		c.conn.Close()
+		return fmt.Errorf("rpc: %s: %w: %v", method, ErrUnavailable, err)
 	}
 	err = fromWire(method, err)
 	if errors.Is(err, ErrCancelled) && ctx.Err() != nil {

@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,9 @@ import (
 type fakeBackend struct {
 	info engine.Info
 	salt uint32 // differs between fakes that must give different answers
+	// dieToken in a block makes Denoise exit the process (the fake engine
+	// process of TestProcessStarter); 0 = never.
+	dieToken int32
 
 	open     atomic.Int32 // sessions not yet closed
 	prefills atomic.Int32
@@ -123,6 +127,10 @@ func (s *fakeSession) Denoise(ctx context.Context, block []int32, from int, out 
 	}
 	if err := s.check(block); err != nil {
 		return err
+	}
+	if s.b.dieToken != 0 && slices.Contains(block, s.b.dieToken) {
+		fmt.Fprintln(os.Stderr, "fake engine: dying as asked")
+		os.Exit(3)
 	}
 	s.b.mu.Lock()
 	gate, entered := s.b.gate, s.b.entered

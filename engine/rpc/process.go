@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -28,16 +29,22 @@ func ProcessStarter(name string, args []string, opts ...Option) Starter {
 		if err != nil {
 			return nil, fmt.Errorf("rpc: engine process: %w", err)
 		}
-		stdout, err := cmd.StdoutPipe()
+		// Our own pipe, not StdoutPipe: Wait would close its read end and
+		// drop what the process wrote last, which is often why it died.
+		stdout, stdoutW, err := os.Pipe()
 		if err != nil {
 			return nil, fmt.Errorf("rpc: engine process: %w", err)
 		}
+		cmd.Stdout = stdoutW
 		tail := &tailWriter{max: 8}
 		stderr, err := cmd.StderrPipe()
 		if err != nil {
 			return nil, fmt.Errorf("rpc: engine process: %w", err)
 		}
-		if err := cmd.Start(); err != nil {
+		err = cmd.Start()
+		stdoutW.Close() // the child holds its copy; EOF comes when it exits
+		if err != nil {
+			stdout.Close()
 			return nil, fmt.Errorf("rpc: start engine %s: %w: %w", name, ErrUnavailable, err)
 		}
 		p := &process{cmd: cmd, stdin: stdin, stdout: stdout, exited: make(chan struct{})}
@@ -56,21 +63,20 @@ func ProcessStarter(name string, args []string, opts ...Option) Starter {
 			p.waitErr = cmd.Wait()
 			close(p.exited)
 		}()
-		c, err := NewClient(ctx, p, opts...)
-		if err != nil {
-			p.stop()
-			return nil, fmt.Errorf("%w (engine exit: %v; stderr: %s)", err, p.waitErr, tail)
-		}
-		c.onClose = p.stop
-		// When the process dies, say how in the client's reason.
-		go func() {
+		explain := func(cause error) error {
 			select {
 			case <-p.exited:
-				c.markDead(fmt.Errorf("%w: engine process exited: %v; stderr: %s", ErrUnavailable, p.waitErr, tail))
-				c.conn.Close()
-			case <-c.Done():
+				return fmt.Errorf("%w; engine process exited: %v; stderr: %s", cause, p.waitErr, tail)
+			case <-time.After(processGrace):
+				return fmt.Errorf("%w; engine process still running; stderr: %s", cause, tail)
 			}
-		}()
+		}
+		c, err := newClient(ctx, p, explain, p.stop, opts...)
+		if err != nil {
+			// newClient closed the client: the process has exited and its
+			// stdout was read to the end.
+			return nil, fmt.Errorf("%w (engine exit: %v; stdout: %q; stderr: %s)", err, p.waitErr, p.stdoutHead(), tail)
+		}
 		return c, nil
 	}
 }
@@ -84,9 +90,35 @@ type process struct {
 	waitErr error // valid once exited is closed
 
 	once sync.Once
+
+	// head keeps the first bytes the process wrote: an engine that fails
+	// before speaking the protocol may say why on stdout (gorgonia.org/cu's
+	// init does).
+	headMu sync.Mutex
+	head   []byte
 }
 
-func (p *process) Read(b []byte) (int, error)  { return p.stdout.Read(b) }
+const headMax = 512
+
+func (p *process) Read(b []byte) (int, error) {
+	n, err := p.stdout.Read(b)
+	if err != nil {
+		p.stdout.Close() // EOF: the process closed its end
+	}
+	p.headMu.Lock()
+	if room := headMax - len(p.head); room > 0 {
+		p.head = append(p.head, b[:min(n, room)]...)
+	}
+	p.headMu.Unlock()
+	return n, err
+}
+
+func (p *process) stdoutHead() string {
+	p.headMu.Lock()
+	defer p.headMu.Unlock()
+	return string(p.head)
+}
+
 func (p *process) Write(b []byte) (int, error) { return p.stdin.Write(b) }
 
 // Close closes the pipes; stop ends the process.

@@ -131,7 +131,9 @@ func TestRemoteMatchesLocal(t *testing.T) {
 	}
 }
 
-func slicesEqual(a, b []int32) bool { return len(a) == len(b) && (len(a) == 0 || reflect.DeepEqual(a, b)) }
+func slicesEqual(a, b []int32) bool {
+	return len(a) == len(b) && (len(a) == 0 || reflect.DeepEqual(a, b))
+}
 
 // countingConn counts the bytes a client writes.
 type countingConn struct {
@@ -282,7 +284,7 @@ func TestListenUnix(t *testing.T) {
 	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
 		t.Errorf("socket mode %v, want a socket with 0600", fi.Mode())
 	}
-	go func() {
+	go func(ln net.Listener) {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
@@ -290,7 +292,7 @@ func TestListenUnix(t *testing.T) {
 			}
 			c.Close()
 		}
-	}()
+	}(ln)
 	if _, err := ListenUnix(path); err == nil || !strings.Contains(err.Error(), "already serving") {
 		t.Errorf("ListenUnix on a live socket = %v, want an already-serving error", err)
 	}
