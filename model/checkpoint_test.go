@@ -454,3 +454,16 @@ func FuzzParseSafetensors(f *testing.F) {
 		}
 	})
 }
+
+func TestOpen(t *testing.T) {
+	if defaultFS == nil {
+		if _, _, err := Open(""); !errors.Is(err, ErrNoDefault) {
+			t.Errorf("Open(\"\") without an embedded model = %v, want ErrNoDefault", err)
+		}
+	}
+	// A checkpoint folder without tokenizer.json is an error naming the file.
+	_, _, err := Open(filepath.Join("testdata", "tiny-qwen2"))
+	if err == nil || !strings.Contains(err.Error(), "tokenizer.json") {
+		t.Errorf("Open(tiny-qwen2 without tokenizer.json) = %v, want an error naming tokenizer.json", err)
+	}
+}
