@@ -39,3 +39,38 @@ func (d *Draft) step(i int) int32 {
 	}
 	return 0
 }
+
+// DraftAfter returns the part of draft d that follows typed, the text the
+// user typed since d was made (the cache hands both back). It reports false
+// when typed is not the decoded start of d's committed tokens ending on a
+// token boundary: a draft cut inside a token cannot be aligned with the new
+// context without re-tokenizing, and a cold start is the safe answer.
+func (dec *Decoder) DraftAfter(d *Draft, typed string) (*Draft, bool) {
+	if d == nil || dec == nil || dec.tok == nil {
+		return nil, false
+	}
+	if typed == "" {
+		return d, true
+	}
+	mask := dec.b.Info().MaskID
+	for i := 1; i <= len(d.Tokens); i++ {
+		if d.Tokens[i-1] == mask {
+			break
+		}
+		text := dec.tok.Decode(d.Tokens[:i])
+		if len(text) > len(typed) || typed[:len(text)] != text {
+			break
+		}
+		if len(text) == len(typed) {
+			rest := &Draft{
+				Tokens:   append([]int32(nil), d.Tokens[i:]...),
+				Probs:    append([]float32(nil), d.Probs[min(i, len(d.Probs)):]...),
+				Steps:    append([]int32(nil), d.Steps[min(i, len(d.Steps)):]...),
+				Done:     d.Done,
+				Forwards: d.Forwards,
+			}
+			return rest, len(rest.Tokens) > 0
+		}
+	}
+	return nil, false
+}

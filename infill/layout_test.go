@@ -243,3 +243,29 @@ func TestSessionReuse(t *testing.T) {
 		t.Errorf("request closed or replaced the caller's session")
 	}
 }
+
+func TestDraftAfter(t *testing.T) {
+	dec := newDecoder(&fakeBackend{info: ourInfo(4)}, byteCodec{})
+	d := &Draft{Tokens: []int32{'a', 'b', 'c', M, 'e', tEOS}, Probs: []float32{1, 1, 1, 0, 1, 1}, Steps: []int32{1, 2, 3, 0, 1, 1}}
+	tests := []struct {
+		typed string
+		ok    bool
+		rest  []int32
+	}{
+		{"", true, d.Tokens},
+		{"a", true, []int32{'b', 'c', M, 'e', tEOS}},
+		{"abc", true, []int32{M, 'e', tEOS}},
+		{"abx", false, nil},
+		{"abce", false, nil}, // crosses an open position
+		{"x", false, nil},
+	}
+	for _, tt := range tests {
+		got, ok := dec.DraftAfter(d, tt.typed)
+		if ok != tt.ok || (ok && !slices.Equal(got.Tokens, tt.rest)) {
+			t.Errorf("DraftAfter(%q) = %v, %v; want %v, %v", tt.typed, got, ok, tt.rest, tt.ok)
+		}
+	}
+	if got, _ := dec.DraftAfter(d, "ab"); !slices.Equal(got.Steps, []int32{3, 0, 1, 1}) {
+		t.Errorf("DraftAfter(ab).Steps = %v, want [3 0 1 1]", got.Steps)
+	}
+}
