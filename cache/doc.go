@@ -85,10 +85,12 @@
 // them from len(Tokens()) and the checkpoint's layer sizes).
 // Acquire checks a document's session out (waiting while another request
 // holds it, which after a cancel is a few milliseconds) and Release checks it
-// back in. The pool holds at most Config.SessionBytes (default 512 MB)
-// counted by each session's Bytes() at Release; over the cap it closes idle
-// sessions, least recently released first. A checked-out session is never
-// closed: Forget and eviction of a busy session wait until its Release.
+// back in. The pool holds at most Config.SessionBytes (default 512 MB),
+// counted by each session's Bytes() at its last Release, checked-out
+// sessions included; over the cap it closes idle sessions, least recently
+// released first. A checked-out session is never closed (Forget of a busy
+// session closes it at its Release), so only checked-out sessions can take
+// the pool over its cap.
 //
 // Why least recently used and not bytes×age: rebuilding a session costs a
 // prefill of its context, and both that time and its Bytes() grow with its
