@@ -15,10 +15,15 @@
 // for document doc with text prefix (everything before the cursor) and
 // suffix (everything after it) goes:
 //
-//	end := c.Speculator.Begin(ctx, cache.SpecKey(doc, prefix, suffix)) // cancels background work, or waits for an identical speculation
-//	defer end()
 //	if rest, ok := c.Spans.Lookup(doc, prefix, suffix); ok {
 //		return rest // typed through a shown or cached completion: no engine call
+//	}
+//	// Only a miss needs the engine: it cancels background work, or waits for
+//	// a speculation of this very context and then finds it in Spans.
+//	end := c.Speculator.Begin(ctx, cache.SpecKey(doc, prefix, suffix))
+//	defer end()
+//	if rest, ok := c.Spans.Lookup(doc, prefix, suffix); ok {
+//		return rest
 //	}
 //	sess, ok, err := c.Sessions.Acquire(ctx, doc) // waits while a cancelled request still holds it
 //	if err != nil { return err }
@@ -104,6 +109,8 @@
 // foreground request is running, and cancels it as soon as one begins
 // (Begin). A foreground request whose key equals the running speculation's
 // waits for it instead of cancelling it, then finds its result in Spans.
+// Call Begin after a Spans miss, not before Lookup: typing through the shown
+// suggestion must not cancel the speculation computed for its end.
 //
 // # Stats
 //
