@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/unmask/unmask/engine"
 	"github.com/unmask/unmask/infill"
 	"github.com/unmask/unmask/model"
 )
@@ -40,10 +42,12 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	budget := fs.Duration("budget", 0, "time budget (0 = none); running out returns what is committed")
 	middle := fs.Int("middle-length", 0, "bidirectional checkpoints: first mask length (0 = one block)")
 	asJSON := fs.Bool("json", false, "print the middle with its stop reason and stats as JSON")
+	sweep := fs.String("sweep", "", "JSONL cases {prefix, suffix, middle}: print exact match and tokens per forward for each schedule instead")
+	sweepN := fs.Int("cases", 0, "with --sweep: use the first N cases (0 = all)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	if fs.NArg() > 0 || (*prefixFile == "" && *suffixFile == "") {
+	if fs.NArg() > 0 || (*prefixFile == "" && *suffixFile == "" && *sweep == "") {
 		fmt.Fprintln(stderr, "usage: unmask infill --prefix-file F --suffix-file F [flags]")
 		fs.PrintDefaults()
 		return errUsage
@@ -54,6 +58,29 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 		}
 		b, err := os.ReadFile(name)
 		return string(b), err
+	}
+	if *sweep != "" {
+		cases, err := readInfillCases(*sweep, *sweepN)
+		if err != nil {
+			return err
+		}
+		m, tok, err := model.Open(*dir)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		fmt.Fprintf(stderr, "sweep: %d cases on %s\n", len(cases), m.Info().Name)
+		rows, err := runInfillSweep(context.Background(), infill.New(m, tok), m, cases, sweepSettings(*maxTokens), stderr)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rows)
+		}
+		printSweep(stdout, rows, len(cases))
+		return nil
 	}
 	prefix, err := read(*prefixFile)
 	if err != nil {
@@ -104,3 +131,150 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 }
 
 func infillMillis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// An infillCase is one held-out fill-in-the-middle case.
+type infillCase struct {
+	Prefix string `json:"prefix"`
+	Suffix string `json:"suffix"`
+	Middle string `json:"middle"`
+}
+
+// readInfillCases reads JSONL cases; "expected" is accepted for "middle".
+func readInfillCases(path string, n int) ([]infillCase, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var cases []infillCase
+	for i, line := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var c struct {
+			infillCase
+			Expected *string `json:"expected"`
+		}
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
+		}
+		if c.Expected != nil && c.Middle == "" {
+			c.Middle = *c.Expected
+		}
+		cases = append(cases, c.infillCase)
+		if n > 0 && len(cases) == n {
+			break
+		}
+	}
+	if len(cases) == 0 {
+		return nil, fmt.Errorf("%s: no cases", path)
+	}
+	return cases, nil
+}
+
+// A sweepSetting is one row of the speed-quality table.
+type sweepSetting struct {
+	Name     string
+	Settings infill.Settings
+}
+
+// sweepSettings lists the schedules the table compares, the
+// one-token-per-step reference first.
+func sweepSettings(maxTokens int) []sweepSetting {
+	mk := func(name string, f func(*infill.Settings)) sweepSetting {
+		s := infill.DefaultSettings()
+		s.MaxTokens = maxTokens
+		f(&s)
+		return sweepSetting{name, s}
+	}
+	rows := []sweepSetting{
+		mk("count 1/step (reference)", func(s *infill.Settings) { s.Schedule, s.PerStep = infill.Count, 1 }),
+		mk("count 2/step", func(s *infill.Settings) { s.Schedule, s.PerStep = infill.Count, 2 }),
+		mk("count 4/step", func(s *infill.Settings) { s.Schedule, s.PerStep = infill.Count, 4 }),
+	}
+	for _, t := range []float64{0.95, 0.9, 0.8, 0.7, 0.5} {
+		rows = append(rows, mk(fmt.Sprintf("confidence τ=%.2f", t), func(s *infill.Settings) { s.Threshold = t }))
+	}
+	for _, t := range []float64{0.9, 0.7} {
+		rows = append(rows, mk(fmt.Sprintf("margin τ=%.2f", t), func(s *infill.Settings) { s.Schedule, s.Threshold = infill.Margin, t }))
+	}
+	for _, t := range []float64{0.9, 0.7} {
+		rows = append(rows, mk(fmt.Sprintf("entropy τ=%.2f", t), func(s *infill.Settings) { s.Schedule, s.Threshold = infill.Entropy, t }))
+	}
+	return rows
+}
+
+// A sweepRow is one setting's totals over the cases.
+type sweepRow struct {
+	Setting   string  `json:"setting"`
+	Exact     int     `json:"exact"`
+	ExactPct  float64 `json:"exact_pct"`
+	Tokens    int     `json:"tokens"`
+	Forwards  int     `json:"forwards"`
+	TPF       float64 `json:"tokens_per_forward"`
+	MsPerCase float64 `json:"ms_per_case"`
+	SameAsRef int     `json:"same_as_reference"`
+	EOSStops  int     `json:"eos_stops"`
+}
+
+// runInfillSweep decodes every case with every setting. Each case keeps one
+// session, so its context is prefilled once for all settings.
+func runInfillSweep(ctx context.Context, dec *infill.Decoder, b engine.Backend, cases []infillCase, settings []sweepSetting, progress io.Writer) ([]sweepRow, error) {
+	rows := make([]sweepRow, len(settings))
+	var elapsed = make([]time.Duration, len(settings))
+	for i, s := range settings {
+		rows[i].Setting = s.Name
+	}
+	for ci, c := range cases {
+		sess, err := b.NewSession(engine.SessionOptions{})
+		if err != nil {
+			return nil, err
+		}
+		var ref string
+		for i, s := range settings {
+			t := time.Now()
+			res, err := dec.Infill(ctx, infill.Request{Prefix: c.Prefix, Suffix: c.Suffix, Settings: s.Settings, Session: sess})
+			elapsed[i] += time.Since(t)
+			if err != nil {
+				sess.Close()
+				return nil, fmt.Errorf("case %d, %s: %w", ci+1, s.Name, err)
+			}
+			if i == 0 {
+				ref = res.Text
+			}
+			r := &rows[i]
+			if res.Text == c.Middle {
+				r.Exact++
+			}
+			if res.Text == ref {
+				r.SameAsRef++
+			}
+			if res.Stop == infill.StopEOS {
+				r.EOSStops++
+			}
+			r.Tokens += res.Stats.Committed
+			r.Forwards += res.Stats.Forwards
+		}
+		sess.Close()
+		if progress != nil && (ci+1)%10 == 0 {
+			fmt.Fprintf(progress, "sweep: %d/%d cases\n", ci+1, len(cases))
+		}
+	}
+	for i := range rows {
+		r := &rows[i]
+		r.ExactPct = 100 * float64(r.Exact) / float64(len(cases))
+		if r.Forwards > 0 {
+			r.TPF = float64(r.Tokens) / float64(r.Forwards)
+		}
+		r.MsPerCase = float64(elapsed[i].Microseconds()) / 1000 / float64(len(cases))
+	}
+	return rows, nil
+}
+
+func printSweep(w io.Writer, rows []sweepRow, n int) {
+	fmt.Fprintf(w, "| schedule | exact match (%d cases) | tokens/forward | forwards/case | ms/case | same as reference | EOS stops |\n", n)
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s | %.1f%% (%d) | %.2f | %.1f | %.0f | %d | %d |\n",
+			r.Setting, r.ExactPct, r.Exact, r.TPF, float64(r.Forwards)/float64(n), r.MsPerCase, r.SameAsRef, r.EOSStops)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -9,7 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/unmask/unmask/engine"
+	"github.com/unmask/unmask/infill"
 	"github.com/unmask/unmask/model"
+	"github.com/unmask/unmask/tokenizer"
 )
 
 func TestInfillUsage(t *testing.T) {
@@ -57,5 +61,67 @@ func TestInfillDefaultModel(t *testing.T) {
 	}
 	if got.Stop == "" || got.Stats.Forwards == 0 {
 		t.Errorf("infill --json = %+v, want a stop reason and forwards", got)
+	}
+}
+
+// The sweep on a random model over the tiny test tokenizer: every setting
+// decodes every case, and the reference row agrees with itself.
+func TestInfillSweep(t *testing.T) {
+	tok, err := tokenizer.Load("../../infill/testdata/bytes-tokenizer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(s string) int32 { v, _ := tok.TokenID(s); return v }
+	m, err := model.NewRandom(model.Config{
+		Family: model.FamilyUnmask, Hidden: 32, Intermediate: 64, Layers: 2, Heads: 4, KVHeads: 2,
+		Vocab: tok.VocabSize(), MaxPosition: 256, QKVBias: true,
+		Attention: engine.ContextCausal, Shift: true, BlockSize: 8,
+		MaskID: id("<|mask|>"), EOSID: id("<|endoftext|>"), PadID: id("<|pad|>"), BOSID: engine.NoToken,
+		FIMPrefixID: id("<|fim_prefix|>"), FIMMiddleID: id("<|fim_middle|>"), FIMSuffixID: id("<|fim_suffix|>"),
+	}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cases.jsonl")
+	os.WriteFile(path, []byte(`{"prefix":"a = ","suffix":"\n","middle":"1"}
+{"prefix":"def f():\n    return ","suffix":"\n","expected":"0"}
+
+{"prefix":"x","suffix":"y","middle":"z"}
+`), 0o644)
+	cases, err := readInfillCases(path, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 2 || cases[1].Middle != "0" {
+		t.Fatalf("readInfillCases(first 2) = %+v", cases)
+	}
+	settings := sweepSettings(8)
+	rows, err := runInfillSweep(context.Background(), infill.New(m, tok), m, cases, settings, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(settings) || rows[0].SameAsRef != 2 {
+		t.Fatalf("rows = %+v", rows)
+	}
+	for _, r := range rows {
+		if r.Forwards == 0 || r.TPF < 0 {
+			t.Errorf("%s: %+v", r.Setting, r)
+		}
+	}
+	if rows[0].TPF > 1 {
+		t.Errorf("reference row commits %.2f tokens per forward, want at most 1", rows[0].TPF)
+	}
+	var out bytes.Buffer
+	printSweep(&out, rows, 2)
+	if !strings.Contains(out.String(), "| count 1/step (reference) |") {
+		t.Errorf("table:\n%s", out.String())
+	}
+	if _, err := readInfillCases(filepath.Join(t.TempDir(), "none.jsonl"), 0); err == nil {
+		t.Errorf("readInfillCases on a missing file: no error")
+	}
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	os.WriteFile(bad, []byte("{\"prefix\": 1}\n"), 0o644)
+	if _, err := readInfillCases(bad, 0); err == nil || !strings.Contains(err.Error(), "bad.jsonl:1") {
+		t.Errorf("readInfillCases on a bad line: err = %v, want one naming bad.jsonl:1", err)
 	}
 }
