@@ -1,0 +1,164 @@
+package lsp
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/unmask/unmask/completion"
+	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
+)
+
+// complete runs one completion request through package completion. It
+// returns an empty result (not an error) when there is no completion: the
+// language is off, the model isn't loaded, or the model wrote nothing
+// usable. A position outside the document is InvalidParams.
+func (s *Server) complete(ctx context.Context, uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo) (completion.Result, error) {
+	s.mu.Lock()
+	d := s.docs[uri]
+	cfg, enc, model := s.cfg, s.enc, s.model
+	s.mu.Unlock()
+	if d == nil {
+		return completion.Result{}, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "unmask: document %s is not open", uri)
+	}
+	if !cfg.enabled(d.LanguageID) {
+		return completion.Result{}, nil
+	}
+	filler := s.waitModel(ctx, model)
+	if filler == nil {
+		return completion.Result{}, nil
+	}
+	if cfg.DebounceMs > 0 {
+		// A newer request for the document cancels this one during the
+		// wait, before any model work.
+		select {
+		case <-ctx.Done():
+			return completion.Result{}, ctx.Err()
+		case <-time.After(time.Duration(cfg.DebounceMs) * time.Millisecond):
+		}
+	}
+	req := completion.Request{Doc: d, Position: position(pos), Encoding: enc, Settings: cfg.settings()}
+	if sel != nil {
+		req.Selected = &completion.Selected{
+			Range: completion.Range{Start: position(sel.Range.Start), End: position(sel.Range.End)},
+			Text:  sel.Text,
+		}
+	}
+	start := time.Now()
+	res, err := (&completion.Engine{Filler: filler}).Complete(ctx, req)
+	switch {
+	case ctx.Err() != nil:
+		return completion.Result{}, ctx.Err()
+	case errors.Is(err, completion.ErrPosition):
+		return completion.Result{}, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "unmask: %v", err)
+	case err != nil:
+		s.stats.failed()
+		s.logMessage(protocol.MessageTypeError, "completion: %v", err)
+		return completion.Result{}, nil
+	}
+	s.stats.completed(time.Since(start), res.Fill.Cached, res.Text == "")
+	s.logf("completion %s %d:%d: %d forwards, %d tokens, %q in %v", uri, pos.Line, pos.Character,
+		res.Fill.Forwards, res.Fill.Tokens, res.Text, time.Since(start))
+	return res, nil
+}
+
+// waitModel returns the loaded model, waiting up to Options.WaitForModel
+// while it loads; nil when there is none.
+func (s *Server) waitModel(ctx context.Context, m *modelState) completion.Filler {
+	if m == nil {
+		return nil
+	}
+	t := time.NewTimer(s.opts.WaitForModel)
+	defer t.Stop()
+	select {
+	case <-m.ready:
+		return m.filler
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+const methodInlineCompletion = "textDocument/inlineCompletion"
+
+func (s *Server) inlineCompletion(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) error {
+	var p InlineCompletionParams
+	if err := decode(req, &p); err != nil {
+		return reply(ctx, nil, err)
+	}
+	return s.async(ctx, reply, req, p.TextDocument.URI, func(ctx context.Context) (any, error) {
+		res, err := s.complete(ctx, p.TextDocument.URI, p.Position, p.Context.SelectedCompletionInfo)
+		if err != nil {
+			return nil, err
+		}
+		list := InlineCompletionList{Items: []InlineCompletionItem{}}
+		if res.Text != "" {
+			r := protocolRange(res.Range)
+			list.Items = append(list.Items, InlineCompletionItem{InsertText: res.Text, Range: &r})
+		}
+		return list, nil
+	})
+}
+
+func (s *Server) completion(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) error {
+	var p protocol.CompletionParams
+	if err := decode(req, &p); err != nil {
+		return reply(ctx, nil, err)
+	}
+	return s.async(ctx, reply, req, p.TextDocument.URI, func(ctx context.Context) (any, error) {
+		res, err := s.complete(ctx, p.TextDocument.URI, p.Position, nil)
+		if err != nil {
+			return nil, err
+		}
+		// Incomplete: the client asks again as the user types, instead of
+		// filtering a stale answer.
+		list := &protocol.CompletionList{IsIncomplete: true, Items: []protocol.CompletionItem{}}
+		if res.Text != "" {
+			list.Items = append(list.Items, completionItem(res))
+		}
+		return list, nil
+	})
+}
+
+// completionItem presents a completion as a menu item: the first line as
+// label, the whole text in the documentation, inserted by a text edit.
+func completionItem(res completion.Result) protocol.CompletionItem {
+	label := res.Text
+	for i, c := range label {
+		if c == '\n' {
+			label = label[:i] + " …"
+			break
+		}
+	}
+	return protocol.CompletionItem{
+		Label:      label,
+		Kind:       protocol.CompletionItemKindText,
+		Detail:     "unmask",
+		FilterText: res.Window.LinePrefix[len(res.Window.LinePrefix)-len(trailingWord(res.Window.LinePrefix)):] + res.Text,
+		Documentation: &protocol.MarkupContent{
+			Kind:  protocol.Markdown,
+			Value: "```\n" + res.Text + "\n```",
+		},
+		InsertTextFormat: protocol.InsertTextFormatPlainText,
+		TextEdit:         &protocol.TextEdit{Range: protocolRange(res.Range), NewText: res.Text},
+		SortText:         "0",
+		Preselect:        true,
+	}
+}
+
+// trailingWord returns the identifier characters at the end of s: clients
+// filter items against the word before the cursor.
+func trailingWord(s string) string {
+	i := len(s)
+	for i > 0 {
+		c := s[i-1]
+		if c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			i--
+			continue
+		}
+		break
+	}
+	return s[i:]
+}

@@ -1,0 +1,310 @@
+package lsp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/unmask/unmask/completion"
+	"github.com/unmask/unmask/lsp/lsptest"
+)
+
+// fakeFiller answers a fixed middle; a prefix ending in "SLOW" blocks until
+// cancelled, one ending in "PANIC" panics.
+type fakeFiller struct {
+	text  string
+	calls atomic.Int32
+	last  atomic.Pointer[completion.FillRequest]
+}
+
+func (f *fakeFiller) Fill(ctx context.Context, req completion.FillRequest) (completion.FillResult, error) {
+	f.calls.Add(1)
+	f.last.Store(&req)
+	switch {
+	case strings.HasSuffix(req.Prefix, "SLOW"):
+		<-ctx.Done()
+		return completion.FillResult{}, ctx.Err()
+	case strings.HasSuffix(req.Prefix, "PANIC"):
+		panic("fake filler panics")
+	}
+	return completion.FillResult{Text: f.text, Forwards: 2, Tokens: 5, Stop: "eos"}, nil
+}
+
+type harness struct {
+	t      *testing.T
+	c      *lsptest.Client
+	ctx    context.Context
+	served chan error
+	fill   *fakeFiller
+}
+
+func start(t *testing.T, opts Options) *harness {
+	t.Helper()
+	cr, sw := io.Pipe() // server -> client
+	sr, cw := io.Pipe() // client -> server
+	fill := &fakeFiller{text: "Println(\"hi\")"}
+	if opts.Load == nil {
+		opts.Load = func(ctx context.Context, cfg Config, progress func(uint32, string)) (completion.Filler, error) {
+			progress(50, "half")
+			return fill, nil
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	h := &harness{t: t, c: lsptest.New(cr, cw), ctx: ctx, served: make(chan error, 1), fill: fill}
+	go func() { h.served <- Serve(ctx, sr, sw, opts); sw.Close() }()
+	t.Cleanup(func() { cancel(); cw.Close() })
+	return h
+}
+
+func (h *harness) call(method string, params any) lsptest.Message {
+	h.t.Helper()
+	m, err := h.c.Call(h.ctx, method, params)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return m
+}
+
+func (h *harness) notify(method string, params any) {
+	h.t.Helper()
+	if err := h.c.Notify(method, params); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) initialize(caps string) json.RawMessage {
+	h.t.Helper()
+	m := h.call("initialize", json.RawMessage(`{"processId":null,"rootUri":null,"capabilities":`+caps+`}`))
+	if m.Error != nil {
+		h.t.Fatalf("initialize: %+v", m.Error)
+	}
+	h.notify("initialized", struct{}{})
+	return m.Result
+}
+
+func (h *harness) open(uri, lang, text string) {
+	h.notify("textDocument/didOpen", map[string]any{"textDocument": map[string]any{
+		"uri": uri, "languageId": lang, "version": 1, "text": text}})
+}
+
+func pos(uri string, line, char int) map[string]any {
+	return map[string]any{"textDocument": map[string]any{"uri": uri},
+		"position": map[string]any{"line": line, "character": char}}
+}
+
+func TestInitialize(t *testing.T) {
+	tests := []struct {
+		caps, want string
+	}{
+		{`{}`, `"positionEncoding":"utf-16"`},
+		{`{"general":{"positionEncodings":["utf-32","utf-8","utf-16"]}}`, `"positionEncoding":"utf-8"`},
+	}
+	for _, tt := range tests {
+		h := start(t, Options{Name: "unmask"})
+		res := string(h.initialize(tt.caps))
+		for _, want := range []string{tt.want, `"inlineCompletionProvider":{}`, `"completionProvider":{}`, `"change":2`, `"openClose":true`} {
+			if !strings.Contains(res, want) {
+				t.Errorf("initialize(%s) = %s, want it to contain %s", tt.caps, res, want)
+			}
+		}
+	}
+}
+
+func TestLifecycle(t *testing.T) {
+	h := start(t, Options{})
+	if m := h.call("textDocument/completion", pos("file:///a.go", 0, 0)); m.Error == nil || m.Error.Code != -32002 {
+		t.Errorf("completion before initialize: error = %+v, want code -32002", m.Error)
+	}
+	h.initialize(`{}`)
+	if m := h.call("initialize", json.RawMessage(`{"capabilities":{}}`)); m.Error == nil || m.Error.Code != -32600 {
+		t.Errorf("second initialize: error = %+v, want code -32600", m.Error)
+	}
+	if m := h.call("textDocument/hover", pos("file:///a.go", 0, 0)); m.Error == nil || m.Error.Code != -32601 {
+		t.Errorf("unknown method: error = %+v, want code -32601", m.Error)
+	}
+	if m := h.call("shutdown", nil); m.Error != nil || string(m.Result) != "null" {
+		t.Errorf("shutdown = %s, %+v, want null", m.Result, m.Error)
+	}
+	if m := h.call("textDocument/completion", pos("file:///a.go", 0, 0)); m.Error == nil || m.Error.Code != -32600 {
+		t.Errorf("completion after shutdown: error = %+v, want code -32600", m.Error)
+	}
+	h.notify("exit", nil)
+	select {
+	case err := <-h.served:
+		if err != nil {
+			t.Errorf("Serve after shutdown and exit = %v, want nil", err)
+		}
+	case <-h.ctx.Done():
+		t.Fatal("Serve did not return after exit")
+	}
+}
+
+func TestExitWithoutShutdown(t *testing.T) {
+	h := start(t, Options{})
+	h.initialize(`{}`)
+	h.notify("exit", nil)
+	if err := <-h.served; !errors.Is(err, ErrExitWithoutShutdown) {
+		t.Errorf("Serve = %v, want ErrExitWithoutShutdown", err)
+	}
+}
+
+func TestMalformedJSON(t *testing.T) {
+	h := start(t, Options{})
+	h.c.Write(`{"jsonrpc":"2.0","id":1,"method":`)
+	m, err := h.c.WaitError(h.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Error == nil || m.Error.Code != -32700 {
+		t.Errorf("malformed JSON: answer %+v, want code -32700", m.Error)
+	}
+	h.initialize(`{}`) // still serving
+}
+
+func TestCompletions(t *testing.T) {
+	h := start(t, Options{})
+	h.initialize(`{"window":{"workDoneProgress":true}}`)
+	if _, err := h.c.WaitNote(h.ctx, "$/progress", `"kind":"end"`); err != nil {
+		t.Fatal(err)
+	}
+	uri := "file:///x.go"
+	h.open(uri, "go", "package main\n\nfunc main() {\n\tfmt.\n}\n")
+	// An incremental change and a whole-document one.
+	h.notify("textDocument/didChange", map[string]any{
+		"textDocument":   map[string]any{"uri": uri, "version": 2},
+		"contentChanges": []any{map[string]any{"range": map[string]any{"start": map[string]any{"line": 3, "character": 5}, "end": map[string]any{"line": 3, "character": 5}}, "text": ""}},
+	})
+	h.notify("textDocument/didChange", map[string]any{
+		"textDocument":   map[string]any{"uri": uri, "version": 3},
+		"contentChanges": []any{map[string]any{"text": "package main\n\nfunc main() {\n\tfmt.\n}\n"}},
+	})
+
+	m := h.call("textDocument/inlineCompletion", map[string]any{
+		"textDocument": map[string]any{"uri": uri}, "position": map[string]any{"line": 3, "character": 5},
+		"context": map[string]any{"triggerKind": 2}})
+	want := `{"items":[{"insertText":"Println(\"hi\")","range":{"start":{"line":3,"character":5},"end":{"line":3,"character":5}}}]}`
+	if m.Error != nil || string(m.Result) != want {
+		t.Errorf("inlineCompletion = %s, %+v, want %s", m.Result, m.Error, want)
+	}
+	if got := h.fill.last.Load().Prefix; !strings.HasSuffix(got, "\tfmt.") {
+		t.Errorf("model prefix = %q, want it to end at the cursor", got)
+	}
+
+	// selectedCompletionInfo: the item extends the selected text, same range.
+	m = h.call("textDocument/inlineCompletion", map[string]any{
+		"textDocument": map[string]any{"uri": uri}, "position": map[string]any{"line": 3, "character": 5},
+		"context": map[string]any{"triggerKind": 2, "selectedCompletionInfo": map[string]any{
+			"range": map[string]any{"start": map[string]any{"line": 3, "character": 5}, "end": map[string]any{"line": 3, "character": 5}},
+			"text":  "Fprint"}}})
+	want = `{"items":[{"insertText":"FprintPrintln(\"hi\")","range":{"start":{"line":3,"character":5},"end":{"line":3,"character":5}}}]}`
+	if m.Error != nil || string(m.Result) != want {
+		t.Errorf("inlineCompletion with a selected item = %s, %+v, want %s", m.Result, m.Error, want)
+	}
+	if got := h.fill.last.Load().Prefix; !strings.HasSuffix(got, "\tfmt.Fprint") {
+		t.Errorf("model prefix with a selected item = %q, want it to end with the item", got)
+	}
+
+	m = h.call("textDocument/completion", pos(uri, 3, 5))
+	var list struct {
+		IsIncomplete bool `json:"isIncomplete"`
+		Items        []struct {
+			Label    string `json:"label"`
+			TextEdit struct {
+				NewText string `json:"newText"`
+			} `json:"textEdit"`
+			Documentation struct {
+				Value string `json:"value"`
+			} `json:"documentation"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(m.Result, &list); err != nil || m.Error != nil {
+		t.Fatalf("completion = %s, %+v: %v", m.Result, m.Error, err)
+	}
+	if !list.IsIncomplete || len(list.Items) != 1 || list.Items[0].Label != `Println("hi")` ||
+		list.Items[0].TextEdit.NewText != `Println("hi")` || !strings.Contains(list.Items[0].Documentation.Value, `Println("hi")`) {
+		t.Errorf("completion = %s", m.Result)
+	}
+
+	// Past the end of a line clamps to the line's end; past the last line
+	// is an error.
+	m = h.call("textDocument/inlineCompletion", map[string]any{
+		"textDocument": map[string]any{"uri": uri}, "position": map[string]any{"line": 3, "character": 99},
+		"context": map[string]any{"triggerKind": 1}})
+	if m.Error != nil || !strings.Contains(string(m.Result), `"start":{"line":3,"character":5}`) {
+		t.Errorf("inlineCompletion past the end of the line = %s, %+v, want a range at 3:5", m.Result, m.Error)
+	}
+	m = h.call("textDocument/inlineCompletion", map[string]any{
+		"textDocument": map[string]any{"uri": uri}, "position": map[string]any{"line": 30, "character": 0},
+		"context": map[string]any{"triggerKind": 1}})
+	if m.Error == nil || m.Error.Code != -32602 {
+		t.Errorf("inlineCompletion past the last line: error %+v, want code -32602", m.Error)
+	}
+
+	// Unknown document.
+	m = h.call("textDocument/completion", pos("file:///nope.go", 0, 0))
+	if m.Error == nil || m.Error.Code != -32602 {
+		t.Errorf("completion in an unopened document: error %+v, want code -32602", m.Error)
+	}
+
+	// Status counts what happened.
+	m = h.call("unmask/status", nil)
+	var st Status
+	if err := json.Unmarshal(m.Result, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Model != "ready" || st.Completions != 4 || st.Requests["textDocument/inlineCompletion"] != 4 || st.LatencyP50 <= 0 {
+		t.Errorf("status = %+v", st)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	h := start(t, Options{})
+	h.initialize(`{}`)
+	uri := "file:///s.go"
+	h.open(uri, "go", "package main\n\nSLOW\n\nPANIC\n")
+	params := map[string]any{"textDocument": map[string]any{"uri": uri},
+		"position": map[string]any{"line": 2, "character": 4}, "context": map[string]any{"triggerKind": 2}}
+
+	for _, id := range []any{1001, "s7"} {
+		ch, err := h.c.Send(id, "textDocument/inlineCompletion", params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		h.notify("$/cancelRequest", map[string]any{"id": id})
+		select {
+		case m := <-ch:
+			if m.Error == nil || m.Error.Code != -32800 {
+				t.Errorf("cancelled request %v: answer %s %+v, want code -32800", id, m.Result, m.Error)
+			}
+		case <-h.ctx.Done():
+			t.Fatalf("cancelled request %v never answered", id)
+		}
+	}
+
+	// A newer completion for the same document cancels the older one.
+	older, _ := h.c.Send(2001, "textDocument/inlineCompletion", params)
+	time.Sleep(20 * time.Millisecond)
+	newer, _ := h.c.Send(2002, "textDocument/completion", pos(uri, 0, 0))
+	if m := <-older; m.Error == nil || m.Error.Code != -32800 {
+		t.Errorf("superseded request: %s %+v, want code -32800", m.Result, m.Error)
+	}
+	if m := <-newer; m.Error != nil {
+		t.Errorf("newer request: %+v", m.Error)
+	}
+
+	// A panic is answered and the server keeps serving.
+	m := h.call("textDocument/inlineCompletion", map[string]any{"textDocument": map[string]any{"uri": uri},
+		"position": map[string]any{"line": 4, "character": 5}, "context": map[string]any{"triggerKind": 2}})
+	if m.Error == nil || m.Error.Code != -32603 {
+		t.Errorf("panicking request: %s %+v, want code -32603", m.Result, m.Error)
+	}
+	if m := h.call("unmask/status", nil); m.Error != nil {
+		t.Errorf("status after a panic: %+v", m.Error)
+	}
+}

@@ -1,0 +1,117 @@
+package lsp
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"go.lsp.dev/jsonrpc2"
+)
+
+const methodStatus = "unmask/status"
+
+// Status is the answer to unmask/status.
+type Status struct {
+	Model       string         `json:"model"` // "loading" | "ready" | "failed: …" | "none"
+	Requests    map[string]int `json:"requests"`
+	Completions int            `json:"completions"` // finished completion requests
+	Empty       int            `json:"empty"`       // of those, with no text
+	Cancelled   int            `json:"cancelled"`
+	Errors      int            `json:"errors"`
+	LatencyP50  float64        `json:"latencyP50Ms"` // over the last 1,000 completions
+	LatencyP95  float64        `json:"latencyP95Ms"`
+	CacheHits   int            `json:"cacheHits"`
+	CacheRate   float64        `json:"cacheHitRate"` // hits / completions
+	OpenDocs    int            `json:"openDocuments"`
+}
+
+// stats counts requests and completion latencies.
+type stats struct {
+	mu        sync.Mutex
+	requests  map[string]int
+	latencies []time.Duration // ring of the last len(latencies) completions
+	next      int
+	n         int
+	empty     int
+	cancels   int
+	errors    int
+	hits      int
+}
+
+func (st *stats) init() {
+	st.requests = map[string]int{}
+	st.latencies = make([]time.Duration, 1000)
+}
+
+func (st *stats) request(method string) {
+	st.mu.Lock()
+	st.requests[method]++
+	st.mu.Unlock()
+}
+
+func (st *stats) completed(d time.Duration, cached, empty bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.latencies[st.next%len(st.latencies)] = d
+	st.next++
+	st.n++
+	if cached {
+		st.hits++
+	}
+	if empty {
+		st.empty++
+	}
+}
+
+func (st *stats) cancelled() { st.mu.Lock(); st.cancels++; st.mu.Unlock() }
+func (st *stats) failed()    { st.mu.Lock(); st.errors++; st.mu.Unlock() }
+
+func (st *stats) snapshot() Status {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := Status{Requests: map[string]int{}, Completions: st.n, Empty: st.empty,
+		Cancelled: st.cancels, Errors: st.errors, CacheHits: st.hits}
+	for k, v := range st.requests {
+		s.Requests[k] = v
+	}
+	lat := slices.Clone(st.latencies[:min(st.next, len(st.latencies))])
+	slices.Sort(lat)
+	s.LatencyP50, s.LatencyP95 = percentile(lat, 50), percentile(lat, 95)
+	if st.n > 0 {
+		s.CacheRate = float64(st.hits) / float64(st.n)
+	}
+	return s
+}
+
+// percentile returns the p-th percentile of sorted durations in ms
+// (nearest rank).
+func percentile(sorted []time.Duration, p int) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted)*p + 99) / 100
+	i = min(max(i-1, 0), len(sorted)-1)
+	return float64(sorted[i].Microseconds()) / 1000
+}
+
+func (s *Server) status(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) error {
+	st := s.stats.snapshot()
+	s.mu.Lock()
+	m := s.model
+	st.OpenDocs = len(s.docs)
+	s.mu.Unlock()
+	st.Model = "none"
+	if m != nil {
+		select {
+		case <-m.ready:
+			st.Model = "ready"
+			if m.err != nil {
+				st.Model = "failed: " + m.err.Error()
+			}
+		default:
+			st.Model = "loading"
+		}
+	}
+	return reply(ctx, st, nil)
+}

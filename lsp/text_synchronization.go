@@ -1,0 +1,120 @@
+package lsp
+
+import (
+	"context"
+
+	"github.com/unmask/unmask/completion"
+	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
+)
+
+// The didX notifications run on the read loop, in order. Problems are
+// reported with window/logMessage: a notification has no answer.
+
+func (s *Server) didOpen(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) error {
+	var p protocol.DidOpenTextDocumentParams
+	if err := decode(req, &p); err != nil {
+		s.logMessage(protocol.MessageTypeError, "%v", err)
+		return reply(ctx, nil, nil)
+	}
+	d := completion.NewDocument(string(p.TextDocument.URI), string(p.TextDocument.LanguageID),
+		p.TextDocument.Version, p.TextDocument.Text)
+	s.mu.Lock()
+	if old := s.docs[p.TextDocument.URI]; old != nil {
+		old.Close()
+	}
+	s.docs[p.TextDocument.URI] = d
+	s.mu.Unlock()
+	return reply(ctx, nil, nil)
+}
+
+func (s *Server) didChange(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) error {
+	var p didChangeParams
+	if err := decode(req, &p); err != nil {
+		s.logMessage(protocol.MessageTypeError, "%v", err)
+		return reply(ctx, nil, nil)
+	}
+	s.mu.Lock()
+	d := s.docs[p.TextDocument.URI]
+	enc := s.enc
+	s.mu.Unlock()
+	if d == nil {
+		s.logMessage(protocol.MessageTypeWarning, "didChange for %s, which is not open", p.TextDocument.URI)
+		return reply(ctx, nil, nil)
+	}
+	changes := make([]completion.Change, len(p.ContentChanges))
+	for i, c := range p.ContentChanges {
+		changes[i].Text = c.Text
+		if c.Range != nil {
+			changes[i].Range = &completion.Range{Start: position(c.Range.Start), End: position(c.Range.End)}
+		}
+	}
+	if err := d.Apply(p.TextDocument.Version, changes, enc); err != nil {
+		// The document no longer matches the client's; say so loudly.
+		s.logMessage(protocol.MessageTypeError, "%v (the server's copy may differ from the editor's; reopen the file)", err)
+	}
+	return reply(ctx, nil, nil)
+}
+
+func (s *Server) didClose(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) error {
+	var p protocol.DidCloseTextDocumentParams
+	if err := decode(req, &p); err != nil {
+		s.logMessage(protocol.MessageTypeError, "%v", err)
+		return reply(ctx, nil, nil)
+	}
+	s.mu.Lock()
+	d := s.docs[p.TextDocument.URI]
+	delete(s.docs, p.TextDocument.URI)
+	if id, ok := s.latest[p.TextDocument.URI]; ok {
+		if c := s.inflight[id]; c != nil {
+			c()
+		}
+	}
+	s.mu.Unlock()
+	if d != nil {
+		d.Close()
+	}
+	return reply(ctx, nil, nil)
+}
+
+// didSave needs nothing: the text is synced by didChange (save is
+// advertised without includeText).
+func (s *Server) didSave(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) error {
+	return reply(ctx, nil, nil)
+}
+
+func (s *Server) didChangeConfiguration(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) error {
+	var p struct {
+		Settings any `json:"settings"`
+	}
+	if err := decode(req, &p); err != nil {
+		s.logMessage(protocol.MessageTypeError, "%v", err)
+		return reply(ctx, nil, nil)
+	}
+	s.mu.Lock()
+	old := s.cfg
+	next, err := old.merge(p.Settings)
+	s.cfg = next
+	s.mu.Unlock()
+	if err != nil {
+		s.logMessage(protocol.MessageTypeError, "configuration ignored: %v", err)
+		return reply(ctx, nil, nil)
+	}
+	if old.modelChanged(next) {
+		s.loadModel(next)
+	}
+	return reply(ctx, nil, nil)
+}
+
+// position converts a protocol position; the encoding is the one
+// negotiated at initialize.
+func position(p protocol.Position) completion.Position {
+	return completion.Position{Line: p.Line, Character: p.Character}
+}
+
+func protocolRange(r completion.Range) protocol.Range {
+	return protocol.Range{
+		Start: protocol.Position{Line: r.Start.Line, Character: r.Start.Character},
+		End:   protocol.Position{Line: r.End.Line, Character: r.End.Character},
+	}
+}
