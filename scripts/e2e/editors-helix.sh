@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# End-to-end test of the Helix configuration (editors/helix/languages.toml) in
+# a real Helix 25.01 (from scripts/setup/40-editors.sh) against the real
+# server, in a tmux terminal: type into a Go file, open the completion menu
+# (C-x), find unmask's item in the screen (capture-pane), accept it, save,
+# and check the file: it must be the typed file with exactly what
+# `unmask complete` prints for that position inserted at the cursor.
+# Set UNMASK_SCREEN_DIR to keep the screen with the menu (ANSI text).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+deps="${UNMASK_TESTDEPS:-$repo/.testdeps}"
+hx="$deps/editors/bin/hx"
+missing=
+[ -x "$hx" ] || missing="Helix ($hx)"
+command -v tmux >/dev/null || missing="${missing:+$missing, }tmux"
+if [ -n "$missing" ]; then
+	if [ "${UNMASK_REQUIRE_TESTDEPS:-}" = 1 ]; then
+		echo "editors-helix: FAIL: missing $missing (run scripts/setup/40-editors.sh)" >&2
+		exit 1
+	fi
+	echo "editors-helix: SKIP: missing $missing (run scripts/setup/40-editors.sh)"
+	exit 0
+fi
+
+mkdir -p "$deps/bin"
+bin="${UNMASK_BIN:-$deps/bin/unmask}"
+[ -n "${UNMASK_BIN:-}" ] || go build -o "$bin" ./cmd/unmask
+
+work=$(mktemp -d)
+tm=(tmux -L "unmask-e2e-$$" -f /dev/null)
+cleanup() {
+	"${tm[@]}" kill-server 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+	echo "editors-helix: FAIL: $*" >&2
+	echo "--- screen" >&2
+	"${tm[@]}" capture-pane -p -t hx >&2 2>/dev/null || true
+	echo "--- helix log (last 30 lines)" >&2
+	tail -30 "$work/helix.log" >&2 2>/dev/null || true
+	exit 1
+}
+now_ms() { date +%s%3N; }
+
+cp -r editors/testdata/gofile "$work/proj"
+# The shipped snippet, as a user installs it; `unmask` is found on PATH.
+mkdir -p "$work/config/helix" "$work/pathbin"
+cp editors/helix/languages.toml "$work/config/helix/languages.toml"
+ln -s "$bin" "$work/pathbin/unmask"
+
+# What the menu must offer: the server's completion after typing "fmt." on
+# the empty line of the loop body (line 16, two tabs of indent).
+line=16
+awk -v n=$line 'NR == n { $0 = "\t\tfmt." } { print }' "$work/proj/main.go" >"$work/proj/request.go"
+if ! want=$("$bin" complete "$work/proj/request.go:$line:7" 2>"$work/complete.err"); then
+	cat "$work/complete.err" >&2
+	fail "unmask complete request.go:$line:7 failed"
+fi
+rm "$work/proj/request.go"
+[ -n "$want" ] || fail "unmask complete gives no completion after \"fmt.\" (nothing to look for in the menu)"
+label=$(printf '%s' "$want" | head -1)
+echo "editors-helix: unmask complete request.go:$line:7 = $(printf %q "$want")"
+
+"${tm[@]}" new-session -d -s hx -x 100 -y 30 \
+	"cd '$work/proj' && env PATH='$work/pathbin:$PATH' XDG_CONFIG_HOME='$work/config' TERM=xterm-256color '$hx' --log '$work/helix.log' main.go"
+
+# screen_has waits up to $2 seconds for the fixed string $1 on the screen.
+screen_has() {
+	local deadline=$(($(now_ms) + $2 * 1000))
+	while [ "$(now_ms)" -lt "$deadline" ]; do
+		"${tm[@]}" capture-pane -p -t hx 2>/dev/null | grep -qF -- "$1" && return 0
+		sleep 0.01
+	done
+	return 1
+}
+keys() { "${tm[@]}" send-keys -t hx "$@"; }
+# leave_menu closes the menu and returns to insert mode at the same place
+# (Helix keeps the cursor where it was on Escape, so `i`, not `a`). The
+# pause keeps Helix from reading Escape and the next key as one Alt chord.
+leave_menu() {
+	keys Escape
+	sleep 0.15
+	keys i
+	sleep 0.15
+}
+
+screen_has "NOR" 20 || fail "Helix did not start"
+keys ":$line" Enter
+keys i Tab Tab f m t .
+screen_has "INS" 5 || fail "no insert mode"
+screen_has "fmt." 5 || fail "typed text not on screen"
+
+# The first request may wait for the model to load: ask until the menu shows
+# the item (the server's language server must also have initialized).
+label_part=${label:0:30}
+found=
+deadline=$(($(now_ms) + 60000))
+while [ "$(now_ms)" -lt "$deadline" ]; do
+	t0=$(now_ms)
+	keys C-x
+	if screen_has "$label_part" 10; then
+		found=$(($(now_ms) - t0))
+		break
+	fi
+	leave_menu
+done
+[ -n "$found" ] || fail "unmask's item $(printf %q "$label_part") is not in the completion menu"
+echo "editors-helix: menu shows unmask's item $(printf %q "$label") ($found ms after C-x, first request)"
+if [ -n "${UNMASK_SCREEN_DIR:-}" ]; then
+	mkdir -p "$UNMASK_SCREEN_DIR"
+	"${tm[@]}" capture-pane -p -e -t hx >"$UNMASK_SCREEN_DIR/helix.ansi"
+fi
+
+# Keystroke to menu, now that the model is loaded: close the menu, ask again.
+times=()
+for _ in 1 2 3 4 5; do
+	leave_menu
+	"${tm[@]}" capture-pane -p -t hx | grep -qF -- "$label_part" && fail "the menu did not close"
+	t0=$(now_ms)
+	keys C-x
+	screen_has "$label_part" 10 || fail "the menu did not come back"
+	times+=($(($(now_ms) - t0)))
+done
+sorted=$(printf '%s\n' "${times[@]}" | sort -n | tr '\n' ' ')
+echo "editors-helix: C-x -> unmask item in the menu, ms (sorted, n=5): $sorted"
+
+# Accept: select the item (C-n) and confirm (Enter); save; quit.
+keys C-n
+sleep 0.2
+keys Enter
+sleep 0.2
+keys Escape
+sleep 0.15
+keys ":w" Enter
+screen_has "written" 5 || fail "the file was not written"
+keys ":q!" Enter
+
+{
+	head -n $((line - 1)) editors/testdata/gofile/main.go
+	printf '\t\tfmt.%s\n' "$want"
+	tail -n +$((line + 1)) editors/testdata/gofile/main.go
+} >"$work/want.go"
+if ! diff -u "$work/want.go" "$work/proj/main.go" >"$work/diff"; then
+	cat "$work/diff" >&2
+	fail "the saved file is not the typed file with unmask's completion"
+fi
+echo "editors-helix: accepted; the saved file holds unmask's completion"
+echo "editors-helix: PASS"
