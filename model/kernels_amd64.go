@@ -1,0 +1,54 @@
+package model
+
+import (
+	"os"
+
+	"golang.org/x/sys/cpu"
+)
+
+// The micro-kernels in kernels_amd64.s. k must be a positive multiple of 16.
+
+//go:noescape
+func tile4x4AVX512(x *float32, ldx int, w *float32, ldw int, k int, acc *[16]float32)
+
+//go:noescape
+func tile1x4AVX512(x *float32, w *float32, ldw int, k int, acc *[16]float32)
+
+//go:noescape
+func tile4x4AVX2(x *float32, ldx int, w *float32, ldw int, k int, acc *[16]float32)
+
+//go:noescape
+func tile1x4AVX2(x *float32, w *float32, ldw int, k int, acc *[16]float32)
+
+var (
+	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL // VL: the reductions use ymm/xmm 16-31
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+)
+
+// useKernel selects the matrix kernel: "avx512", "avx2" or "go". It reports
+// whether this CPU has it.
+func useKernel(name string) bool {
+	switch {
+	case name == "avx512" && hasAVX512:
+		tile4x4, tile1x4 = tile4x4AVX512, tile1x4AVX512
+	case name == "avx2" && hasAVX2:
+		tile4x4, tile1x4 = tile4x4AVX2, tile1x4AVX2
+	case name == "go":
+		tile4x4, tile1x4 = nil, nil
+	default:
+		return false
+	}
+	kernelName = name
+	return true
+}
+
+func init() {
+	// UNMASK_KERNEL forces a kernel (for comparisons); otherwise the best
+	// the CPU has.
+	if k := os.Getenv("UNMASK_KERNEL"); k != "" && useKernel(k) {
+		return
+	}
+	if !useKernel("avx512") {
+		useKernel("avx2")
+	}
+}

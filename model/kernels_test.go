@@ -1,0 +1,98 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// kernels lists the matrix kernels this CPU can run.
+func kernels() []string {
+	var ks []string
+	for _, k := range []string{"go", "avx2", "avx512"} {
+		prev := kernelName
+		if useKernel(k) {
+			ks = append(ks, k)
+		}
+		useKernel(prev)
+	}
+	return ks
+}
+
+func randSlice(r *rng, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = r.sym()
+	}
+	return v
+}
+
+// TestMatmulKernels holds every kernel this CPU has to the plain reference,
+// on shapes that hit the 4x4 tiles, the 1x4 row tail, the column tail and
+// the k tail (k not a multiple of 16).
+func TestMatmulKernels(t *testing.T) {
+	defer useKernel(kernelName)
+	r := rng{s: 99}
+	shapes := []struct{ T, N, K int }{
+		{1, 4, 16}, {4, 4, 16}, {5, 9, 32}, {33, 37, 48}, {3, 5, 7}, {8, 12, 100}, {2, 64, 896}, {33, 20, 4864},
+	}
+	for _, k := range kernels() {
+		useKernel(k)
+		for _, sh := range shapes {
+			x, w, b := randSlice(&r, sh.T*sh.K), randSlice(&r, sh.N*sh.K), randSlice(&r, sh.N)
+			for _, bias := range [][]float32{nil, b} {
+				want := make([]float32, sh.T*sh.N)
+				got := make([]float32, sh.T*sh.N)
+				matmulRef(want, x, w, bias, sh.T, sh.N, sh.K, 0, sh.N)
+				// two column ranges, as the pool splits them
+				mid := (sh.N / 2) &^ 3
+				matmul(got, x, w, bias, sh.T, sh.N, sh.K, 0, mid)
+				matmul(got, x, w, bias, sh.T, sh.N, sh.K, mid, sh.N)
+				for i := range want {
+					tol := 1e-5 * math.Sqrt(float64(sh.K)) * 2
+					if d := math.Abs(float64(got[i] - want[i])); d > tol {
+						t.Fatalf("%s: matmul %dx%dx%d (bias %v) [%d] = %g, want %g", k, sh.T, sh.N, sh.K, bias != nil, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestExpf(t *testing.T) {
+	worst := 0.0
+	for x := float32(-87); x < 88; x += 0.0137 {
+		got, want := float64(expf(x)), math.Exp(float64(x))
+		if rel := math.Abs(got-want) / want; rel > worst {
+			worst = rel
+		}
+	}
+	if worst > 3e-7 {
+		t.Errorf("expf relative error up to %g, want <= 3e-7", worst)
+	}
+	if expf(-100) != 0 || !math.IsInf(float64(expf(100)), 1) {
+		t.Errorf("expf(-100) = %g, expf(100) = %g, want 0 and +Inf", expf(-100), expf(100))
+	}
+}
+
+// BenchmarkMatmul reports GFLOP/s of each kernel on the products of the
+// 0.5B shape's MLP (896 x 4864 weights), one goroutine, beside the plain
+// reference in the same run.
+func BenchmarkMatmul(b *testing.B) {
+	defer useKernel(kernelName)
+	for _, sh := range []struct{ T, N, K int }{{32, 4864, 896}, {32, 896, 4864}} {
+		r := rng{s: 1}
+		x, w := randSlice(&r, sh.T*sh.K), randSlice(&r, sh.N*sh.K)
+		y := make([]float32, sh.T*sh.N)
+		for _, k := range kernels() {
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", k, sh.T, sh.N, sh.K), func(b *testing.B) {
+				useKernel(k)
+				for b.Loop() {
+					matmul(y, x, w, nil, sh.T, sh.N, sh.K, 0, sh.N)
+				}
+				flops := 2 * float64(sh.T*sh.N*sh.K) * float64(b.N)
+				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
