@@ -30,6 +30,7 @@ type run struct {
 	preds []engine.Prediction // Denoise output, one per slot
 	rng   *rand.Rand          // nil when greedy
 	w     []float64           // sampling scratch, one per candidate
+	ch    []choice            // a step's proposals, reused
 	stats Stats
 	ends  []int32 // tokens that end the middle (EOS, and pad where it exists)
 	floor float64 // warm-start verification floor
@@ -221,7 +222,7 @@ func (r *run) apply(c *canvas, out []engine.Prediction) error {
 	// Positions masked in this step's input are the only ones the schedule
 	// may commit: a rejected draft token or a re-masked one had a token in
 	// the input, so its prediction saw it; it is decided next step.
-	var ch []choice
+	ch := r.ch[:0]
 	first := -1
 	for i := 0; i < c.active && i < c.end; i++ {
 		if c.slots[i].state != masked {
@@ -280,6 +281,7 @@ func (r *run) apply(c *canvas, out []engine.Prediction) error {
 		// a warm start's block starts after its verifying pass.
 		c.plan, c.planFrom = linearPlan(c.maskedCount(), r.s.PerStep), c.step-1
 	}
+	r.ch = ch
 	for _, x := range selectCommits(ch, r.s, c) {
 		c.slots[x.pos] = slot{tok: x.id, state: committed, prob: float32(x.prob), step: int32(c.step), revised: c.slots[x.pos].revised}
 	}

@@ -2,7 +2,7 @@ package infill
 
 import (
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/unmask/unmask/engine"
 )
@@ -152,11 +152,14 @@ func selectCommits(ch []choice, s Settings, c *canvas) []choice {
 	if len(ch) == 0 {
 		return ch
 	}
-	sort.SliceStable(ch, func(i, j int) bool {
-		if ch[i].score != ch[j].score {
-			return ch[i].score > ch[j].score
+	slices.SortFunc(ch, func(a, b choice) int {
+		switch {
+		case a.score > b.score:
+			return -1
+		case a.score < b.score:
+			return 1
 		}
-		return ch[i].pos < ch[j].pos
+		return a.pos - b.pos
 	})
 	n := 0
 	switch {
