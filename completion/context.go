@@ -127,7 +127,7 @@ func (d *Document) windowLocked(off, budget int) Window {
 		hEnd = lineEnd(text, int(c.EndByte()))
 	}
 	if hStart >= 0 && hEnd < keepStart && hEnd-hStart+1 <= left/2 {
-		header = text[hStart:hEnd] + "\n"
+		header = text[hStart:hEnd] + "\n\n"
 		left -= len(header)
 	} else {
 		hEnd = -1
@@ -172,8 +172,8 @@ func cutBefore(text string, root *sitter.Node, keep, want, floor int) int {
 	if want >= keep {
 		return keep
 	}
-	for i := 0; i < int(root.ChildCount()); i++ {
-		s := int(root.Child(i).StartByte())
+	for i := 0; i < int(root.NamedChildCount()); i++ {
+		s := int(root.NamedChild(i).StartByte())
 		if s >= want && s <= keep {
 			return lineStart(text, s)
 		}
@@ -195,8 +195,8 @@ func cutAfter(text string, root *sitter.Node, keep, want int) int {
 		return keep
 	}
 	best := -1
-	for i := 0; i < int(root.ChildCount()); i++ {
-		e := lineEnd(text, int(root.Child(i).EndByte()))
+	for i := 0; i < int(root.NamedChildCount()); i++ {
+		e := lineEnd(text, int(root.NamedChild(i).EndByte()))
 		if e > want {
 			break
 		}
