@@ -5,12 +5,13 @@ import (
 )
 
 // matmulRef is the plain reference product: y[t][n] = b[n] + sum_k x[t][k]*w[n][k]
-// for t < T and lo <= n < hi. Every fast kernel is tested against it.
-func matmulRef(y, x, w, b []float32, T, N, K, lo, hi int) {
+// for t < T and lo <= n < hi, rows of x, w and y ldx, ldw and ldy floats
+// apart. Every fast kernel is tested against it.
+func matmulRef(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int, b []float32, T, K, lo, hi int) {
 	for t := 0; t < T; t++ {
-		xr := x[t*K : (t+1)*K]
+		xr := x[t*ldx : t*ldx+K]
 		for n := lo; n < hi; n++ {
-			wr := w[n*K : (n+1)*K]
+			wr := w[n*ldw : n*ldw+K]
 			var s float32
 			for k, xv := range xr {
 				s += xv * wr[k]
@@ -18,7 +19,7 @@ func matmulRef(y, x, w, b []float32, T, N, K, lo, hi int) {
 			if b != nil {
 				s += b[n]
 			}
-			y[t*N+n] = s
+			y[t*ldy+n] = s
 		}
 	}
 }
@@ -26,9 +27,9 @@ func matmulRef(y, x, w, b []float32, T, N, K, lo, hi int) {
 // matmul computes the same product as matmulRef with the fastest kernel the
 // CPU has: tiles of 4 rows of x by 4 rows of w, so each loaded vector feeds
 // four multiply-adds.
-func matmul(y, x, w, b []float32, T, N, K, lo, hi int) {
-	if tile4x4 == nil {
-		matmulRef(y, x, w, b, T, N, K, lo, hi)
+func matmul(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int, b []float32, T, K, lo, hi int) {
+	if kern == kernGo || K < 16 {
+		matmulRef(y, ldy, x, ldx, w, ldw, b, T, K, lo, hi)
 		return
 	}
 	kv := K &^ 15 // the assembly handles multiples of 16; the tail is added here
@@ -37,44 +38,36 @@ func matmul(y, x, w, b []float32, T, N, K, lo, hi int) {
 	for ; n+4 <= hi; n += 4 {
 		t := 0
 		for ; t+4 <= T; t += 4 {
-			if kv > 0 {
-				tile4x4(&x[t*K], K, &w[n*K], K, kv, &acc)
-			} else {
-				acc = [16]float32{}
-			}
+			tile4(&x[t*ldx], ldx, &w[n*ldw], ldw, kv, &acc)
 			for i := 0; i < 4; i++ {
 				for j := 0; j < 4; j++ {
 					s := acc[i*4+j]
 					if kv < K {
-						s += dotTail(x[(t+i)*K+kv:(t+i+1)*K], w[(n+j)*K+kv:(n+j+1)*K])
+						s += dotTail(x[(t+i)*ldx+kv:(t+i)*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
 					}
 					if b != nil {
 						s += b[n+j]
 					}
-					y[(t+i)*N+n+j] = s
+					y[(t+i)*ldy+n+j] = s
 				}
 			}
 		}
 		for ; t < T; t++ {
-			if kv > 0 {
-				tile1x4(&x[t*K], &w[n*K], K, kv, &acc)
-			} else {
-				acc = [16]float32{}
-			}
+			tile1(&x[t*ldx], &w[n*ldw], ldw, kv, &acc)
 			for j := 0; j < 4; j++ {
 				s := acc[j]
 				if kv < K {
-					s += dotTail(x[t*K+kv:(t+1)*K], w[(n+j)*K+kv:(n+j+1)*K])
+					s += dotTail(x[t*ldx+kv:t*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
 				}
 				if b != nil {
 					s += b[n+j]
 				}
-				y[t*N+n+j] = s
+				y[t*ldy+n+j] = s
 			}
 		}
 	}
 	if n < hi {
-		matmulRef(y, x, w, b, T, N, K, n, hi)
+		matmulRef(y, ldy, x, ldx, w, ldw, b, T, K, n, hi)
 	}
 }
 
@@ -86,14 +79,17 @@ func dotTail(a, b []float32) float32 {
 	return s
 }
 
-// Kernels chosen at start by CPU features (kernels_amd64.go); nil elsewhere.
+// The kernel chosen at start by CPU features (kernels_amd64.go). tile4 and
+// tile1 dispatch on it with direct calls, so their accumulators stay on the
+// stack (a call through a func value would move them to the heap).
+const (
+	kernGo = iota
+	kernAVX2
+	kernAVX512
+)
+
 var (
-	// tile4x4 sets acc[i*4+j] = dot(x row i, w row j) over k floats (k a
-	// multiple of 16), rows ldx and ldw floats apart.
-	tile4x4 func(x *float32, ldx int, w *float32, ldw int, k int, acc *[16]float32)
-	// tile1x4 sets acc[j] = dot(x, w row j).
-	tile1x4 func(x *float32, w *float32, ldw int, k int, acc *[16]float32)
-	// kernelName names the chosen kernel for benchmarks and `unmask bench`.
+	kern       = kernGo
 	kernelName = "go"
 )
 

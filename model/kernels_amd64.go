@@ -30,16 +30,35 @@ var (
 func useKernel(name string) bool {
 	switch {
 	case name == "avx512" && hasAVX512:
-		tile4x4, tile1x4 = tile4x4AVX512, tile1x4AVX512
+		kern = kernAVX512
 	case name == "avx2" && hasAVX2:
-		tile4x4, tile1x4 = tile4x4AVX2, tile1x4AVX2
+		kern = kernAVX2
 	case name == "go":
-		tile4x4, tile1x4 = nil, nil
+		kern = kernGo
 	default:
 		return false
 	}
 	kernelName = name
 	return true
+}
+
+// tile4 sets acc[i*4+j] = dot(x row i, w row j) over k floats (k a
+// multiple of 16), rows ldx and ldw floats apart.
+func tile4(x *float32, ldx int, w *float32, ldw int, k int, acc *[16]float32) {
+	if kern == kernAVX512 {
+		tile4x4AVX512(x, ldx, w, ldw, k, acc)
+	} else {
+		tile4x4AVX2(x, ldx, w, ldw, k, acc)
+	}
+}
+
+// tile1 sets acc[j] = dot(x, w row j) for j < 4.
+func tile1(x *float32, w *float32, ldw int, k int, acc *[16]float32) {
+	if kern == kernAVX512 {
+		tile1x4AVX512(x, w, ldw, k, acc)
+	} else {
+		tile1x4AVX2(x, w, ldw, k, acc)
+	}
 }
 
 func init() {

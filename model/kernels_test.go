@@ -43,11 +43,11 @@ func TestMatmulKernels(t *testing.T) {
 			for _, bias := range [][]float32{nil, b} {
 				want := make([]float32, sh.T*sh.N)
 				got := make([]float32, sh.T*sh.N)
-				matmulRef(want, x, w, bias, sh.T, sh.N, sh.K, 0, sh.N)
+				matmulRef(want, sh.N, x, sh.K, w, sh.K, bias, sh.T, sh.K, 0, sh.N)
 				// two column ranges, as the pool splits them
 				mid := (sh.N / 2) &^ 3
-				matmul(got, x, w, bias, sh.T, sh.N, sh.K, 0, mid)
-				matmul(got, x, w, bias, sh.T, sh.N, sh.K, mid, sh.N)
+				matmul(got, sh.N, x, sh.K, w, sh.K, bias, sh.T, sh.K, 0, mid)
+				matmul(got, sh.N, x, sh.K, w, sh.K, bias, sh.T, sh.K, mid, sh.N)
 				for i := range want {
 					tol := 1e-5 * math.Sqrt(float64(sh.K)) * 2
 					if d := math.Abs(float64(got[i] - want[i])); d > tol {
@@ -88,11 +88,31 @@ func BenchmarkMatmul(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%dx%dx%d", k, sh.T, sh.N, sh.K), func(b *testing.B) {
 				useKernel(k)
 				for b.Loop() {
-					matmul(y, x, w, nil, sh.T, sh.N, sh.K, 0, sh.N)
+					matmul(y, sh.N, x, sh.K, w, sh.K, nil, sh.T, sh.K, 0, sh.N)
 				}
 				flops := 2 * float64(sh.T*sh.N*sh.K) * float64(b.N)
 				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
+		}
+	}
+}
+
+// TestMatmulStrided covers rows apart by more than K, as attention uses
+// them (one head of Q against one head of the key cache).
+func TestMatmulStrided(t *testing.T) {
+	defer useKernel(kernelName)
+	r := rng{s: 5}
+	const T, N, K, ldx, ldw, ldy = 7, 13, 64, 101, 77, 19
+	x, w := randSlice(&r, T*ldx), randSlice(&r, N*ldw)
+	for _, k := range kernels() {
+		useKernel(k)
+		want, got := make([]float32, T*ldy), make([]float32, T*ldy)
+		matmulRef(want, ldy, x, ldx, w, ldw, nil, T, K, 0, N)
+		matmul(got, ldy, x, ldx, w, ldw, nil, T, K, 0, N)
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-4 {
+				t.Fatalf("%s: strided matmul [%d] = %g, want %g", k, i, got[i], want[i])
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 
@@ -215,9 +216,23 @@ func checkPrediction(t *testing.T, what string, got engine.Prediction, logits []
 // (prefill, prefix reuse, truncate, denoise) to an uncached full-sequence
 // forward with the mode's explicit mask.
 func TestSessionMatchesReference(t *testing.T) {
-	for _, att := range []engine.Attention{engine.ContextCausal, engine.Causal, engine.Bidirectional} {
-		t.Run(string(att), func(t *testing.T) {
-			m, err := NewRandom(tinyConfig(att), 7)
+	defer useKernel(kernelName)
+	for _, kn := range kernels() {
+		useKernel(kn)
+		for _, hd := range []int{8, 32} { // 32: attention products take the assembly path
+			for _, att := range []engine.Attention{engine.ContextCausal, engine.Causal, engine.Bidirectional} {
+				t.Run(fmt.Sprintf("%s/hd%d/%s", kn, hd, att), func(t *testing.T) { testSessionMatchesReference(t, att, hd) })
+			}
+		}
+	}
+}
+
+func testSessionMatchesReference(t *testing.T, att engine.Attention, hd int) {
+	{
+		{
+			cfg := tinyConfig(att)
+			cfg.HeadDim = hd
+			m, err := NewRandom(cfg, 7)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -290,7 +305,7 @@ func TestSessionMatchesReference(t *testing.T) {
 			for i := range out2 {
 				checkPrediction(t, string(att)+" after truncate", out2[i], ref[n+1+i], 2e-4)
 			}
-		})
+		}
 	}
 }
 

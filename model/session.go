@@ -29,19 +29,20 @@ type session struct {
 	tokens []int32     // [maxCtx] backing; len = the context
 	seq    []int32     // [rowCap] tokens of the current forward
 	keys   [][]float32 // per layer [maxCtx+maxBlk][kvd], rotated
-	vals   [][]float32 // per layer [maxCtx+maxBlk][kvd]
+	valsT  [][]float32 // per layer [kvHeads][headDim][maxCtx+maxBlk], transposed so P·V is a product of rows
 
 	x       []float32   // [rowCap][hidden] residual stream
 	q       []float32   // [rowCap][qd] rotated queries
 	xn      []float32   // [chunk][hidden] normed rows
 	att     []float32   // [chunk][qd] attention output
 	tmp     []float32   // [chunk][hidden] projection output
+	vnew    []float32   // [chunk][kvd] new values before the transposed store
 	gate    []float32   // [chunk][intermediate]
 	up      []float32   // [chunk][intermediate]
 	cos     []float32   // [rowCap][headDim/2]
 	sin     []float32   // [rowCap][headDim/2]
 	invFreq []float32   // [headDim/2]
-	scores  []float32   // [threads][maxCtx+maxBlk] attention weights per worker
+	scores  []float32   // [threads][chunk][maxCtx+maxBlk] attention weights per worker
 	hf      []float32   // [maxBlk][hidden] final-normed rows that need logits
 	logits  []float32   // [maxBlk][vocab]
 	cands   []candidate // [maxBlk][topK]
@@ -96,10 +97,10 @@ func (m *Model) NewSession(opts engine.SessionOptions) (engine.Session, error) {
 	s.tokens = make([]int32, 0, s.maxCtx)
 	s.seq = make([]int32, s.rowCap)
 	s.keys = make([][]float32, c.Layers)
-	s.vals = make([][]float32, c.Layers)
+	s.valsT = make([][]float32, c.Layers)
 	for i := range s.keys {
 		s.keys[i] = make([]float32, total*s.kvd)
-		s.vals[i] = make([]float32, total*s.kvd)
+		s.valsT[i] = make([]float32, total*s.kvd)
 	}
 	s.x = make([]float32, s.rowCap*c.Hidden)
 	s.q = make([]float32, s.rowCap*s.qd)
@@ -111,7 +112,8 @@ func (m *Model) NewSession(opts engine.SessionOptions) (engine.Session, error) {
 	s.cos = make([]float32, s.rowCap*half)
 	s.sin = make([]float32, s.rowCap*half)
 	s.invFreq = invFreqs(c)
-	s.scores = make([]float32, threads*total)
+	s.scores = make([]float32, threads*s.chunk*total)
+	s.vnew = make([]float32, s.chunk*s.kvd)
 	s.hf = make([]float32, s.maxBlk*c.Hidden)
 	s.logits = make([]float32, s.maxBlk*c.Vocab)
 	s.cands = make([]candidate, s.maxBlk*s.topK)
@@ -126,9 +128,9 @@ func (m *Model) NewSession(opts engine.SessionOptions) (engine.Session, error) {
 func (s *session) Bytes() int64 {
 	n := int64(cap(s.tokens)+cap(s.seq)) * 4
 	for i := range s.keys {
-		n += int64(cap(s.keys[i])+cap(s.vals[i])) * 4
+		n += int64(cap(s.keys[i])+cap(s.valsT[i])) * 4
 	}
-	for _, b := range [][]float32{s.x, s.q, s.xn, s.att, s.tmp, s.gate, s.up, s.cos, s.sin, s.scores, s.hf, s.logits, s.ents} {
+	for _, b := range [][]float32{s.x, s.q, s.xn, s.att, s.tmp, s.vnew, s.gate, s.up, s.cos, s.sin, s.scores, s.hf, s.logits, s.ents} {
 		n += int64(cap(b)) * 4
 	}
 	return n + int64(cap(s.cands))*8
@@ -140,7 +142,7 @@ func (s *session) Close() error {
 	if !s.closed {
 		s.closed = true
 		s.pool.close()
-		s.keys, s.vals, s.x, s.q, s.logits = nil, nil, nil, nil, nil
+		s.keys, s.valsT, s.x, s.q, s.logits = nil, nil, nil, nil, nil
 	}
 	return nil
 }
@@ -272,7 +274,7 @@ func (s *session) forward(p0, T int, causal bool, outFrom, outN int) {
 
 	for li := range s.m.layers {
 		L := &s.m.layers[li]
-		keys, vals := s.keys[li], s.vals[li]
+		keys, valsT := s.keys[li], s.valsT[li]
 		// Pass 1: queries, keys and values of every row, so that pass 2's
 		// attention sees the whole block (and, bidirectionally, the whole
 		// sequence).
@@ -283,7 +285,14 @@ func (s *session) forward(p0, T int, causal bool, outFrom, outN int) {
 			}
 			s.linear(s.q[r0*s.qd:], s.xn, &L.q, n)
 			s.linear(keys[(p0+r0)*s.kvd:], s.xn, &L.k, n)
-			s.linear(vals[(p0+r0)*s.kvd:], s.xn, &L.v, n)
+			s.linear(s.vnew, s.xn, &L.v, n)
+			total := s.maxCtx + s.maxBlk
+			for t := 0; t < n; t++ {
+				p := p0 + r0 + t
+				for i, v := range s.vnew[t*s.kvd : (t+1)*s.kvd] {
+					valsT[i*total+p] = v
+				}
+			}
 			for t := 0; t < n; t++ {
 				cs, sn := s.cos[(r0+t)*half:(r0+t+1)*half], s.sin[(r0+t)*half:(r0+t+1)*half]
 				qr := s.q[(r0+t)*s.qd : (r0+t+1)*s.qd]
@@ -299,8 +308,8 @@ func (s *session) forward(p0, T int, causal bool, outFrom, outN int) {
 		// Pass 2: attention, output projection and MLP, chunk by chunk.
 		for r0 := 0; r0 < T; r0 += s.chunk {
 			n := min(s.chunk, T-r0)
-			s.aj = attnJob{s: s, keys: keys, vals: vals, p0: p0, r0: r0, T: T, causal: causal}
-			s.pool.parallel(n*c.Heads, 1, &s.aj)
+			s.aj = attnJob{s: s, keys: keys, valsT: valsT, p0: p0, r0: r0, n: n, T: T, causal: causal}
+			s.pool.parallel(c.Heads, 1, &s.aj)
 			s.linear(s.tmp, s.att, &L.o, n)
 			xs := s.x[r0*H : (r0+n)*H]
 			for i, v := range s.tmp[:n*H] {
@@ -348,17 +357,19 @@ type mmJob struct {
 
 func (j *mmJob) run(_, lo, hi int) {
 	if lo < hi {
-		matmul(j.y, j.x, j.l.w, j.l.b, j.T, j.l.out, j.l.in, lo, hi)
+		matmul(j.y, j.l.out, j.x, j.l.in, j.l.w, j.l.in, j.l.b, j.T, j.l.in, lo, hi)
 	}
 }
 
 // An attnJob is grouped-query attention for one chunk of rows, split over
-// (row, head) pairs.
+// heads. Per head it is two products: scores = Q K^T (rows of Q against
+// rows of the key cache) and out = P V (rows of P against rows of the
+// transposed value cache), both on the matrix kernels.
 type attnJob struct {
-	s          *session
-	keys, vals []float32
-	p0, r0, T  int
-	causal     bool
+	s            *session
+	keys, valsT  []float32
+	p0, r0, n, T int
+	causal       bool
 }
 
 func (j *attnJob) run(part, lo, hi int) {
@@ -370,45 +381,39 @@ func (j *attnJob) run(part, lo, hi int) {
 	group := c.Heads / c.KVHeads
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	total := s.maxCtx + s.maxBlk
-	sc := s.scores[part*total : (part+1)*total] // each part owns a stretch
-	for idx := lo; idx < hi; idx++ {
-		t, h := idx/c.Heads, idx%c.Heads
-		row := j.r0 + t
+	keysN := j.p0 + j.T // keys visible to the chunk's last row
+	sc := s.scores[part*s.chunk*total : (part+1)*s.chunk*total]
+	for h := lo; h < hi; h++ {
 		kvh := h / group
-		q := s.q[row*s.qd+h*hd : row*s.qd+(h+1)*hd]
-		last := j.p0 + j.T - 1
-		if j.causal {
-			last = j.p0 + row
-		}
-		mx := float32(math.Inf(-1))
-		for p := 0; p <= last; p++ {
-			k := j.keys[p*s.kvd+kvh*hd : p*s.kvd+(kvh+1)*hd]
-			var d float32
-			for i, v := range q {
-				d += v * k[i]
+		q := s.q[j.r0*s.qd+h*hd:]
+		matmul(sc, total, q, s.qd, j.keys[kvh*hd:], s.kvd, nil, j.n, hd, 0, keysN)
+		for t := 0; t < j.n; t++ {
+			row := sc[t*total : t*total+keysN]
+			last := keysN - 1
+			if j.causal {
+				last = j.p0 + j.r0 + t
 			}
-			d *= scale
-			sc[p] = d
-			if d > mx {
-				mx = d
+			mx := float32(math.Inf(-1))
+			for p := 0; p <= last; p++ {
+				row[p] *= scale
+				if row[p] > mx {
+					mx = row[p]
+				}
 			}
-		}
-		var sum float32
-		for p := 0; p <= last; p++ {
-			e := expf(sc[p] - mx)
-			sc[p] = e
-			sum += e
-		}
-		out := s.att[t*s.qd+h*hd : t*s.qd+(h+1)*hd]
-		clear(out)
-		inv := 1 / sum
-		for p := 0; p <= last; p++ {
-			wgt := sc[p] * inv
-			v := j.vals[p*s.kvd+kvh*hd : p*s.kvd+(kvh+1)*hd]
-			for i, vv := range v {
-				out[i] += wgt * vv
+			var sum float32
+			for p := 0; p <= last; p++ {
+				e := expf(row[p] - mx)
+				row[p] = e
+				sum += e
 			}
+			inv := 1 / sum
+			for p := 0; p <= last; p++ {
+				row[p] *= inv
+			}
+			clear(row[last+1:])
 		}
+		out := s.att[h*hd:]
+		matmul(out, s.qd, sc, total, j.valsT[kvh*hd*total:], total, nil, j.n, keysN, 0, hd)
 	}
 }
 
