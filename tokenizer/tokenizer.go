@@ -345,23 +345,39 @@ func repairUTF8(s string) piece {
 	return piece{s: string(out), align: align}
 }
 
-// normalizeNFC returns p in NFC. Characters that NFC leaves alone keep their
-// own offsets; a rewritten segment maps to where the original segment began.
+// normalizeNFC returns p in NFC, with each character mapped back as the
+// reference maps it: within a segment NFC rewrote, the i-th new character
+// comes from the i-th old one (the last old one when there are fewer).
 func normalizeNFC(p piece) piece {
 	var it norm.Iter
 	it.InitString(norm.NFC, p.s)
 	out := make([]byte, 0, len(p.s)+8)
 	align := make([]int32, 0, len(p.s)+9)
+	var olds []int
 	for !it.Done() {
 		start := it.Pos()
 		seg := it.Next()
 		end := it.Pos()
-		same := string(seg) == p.s[start:end]
-		for k := range seg {
-			if same {
+		if string(seg) == p.s[start:end] {
+			for k := range seg {
 				align = append(align, int32(p.orig(start+k)))
-			} else {
-				align = append(align, int32(p.orig(start)))
+			}
+		} else {
+			olds = olds[:0]
+			for i := start; i < end; {
+				olds = append(olds, i)
+				_, n := utf8.DecodeRuneInString(p.s[i:])
+				i += n
+			}
+			r := 0
+			for k := 0; k < len(seg); {
+				_, n := utf8.DecodeRune(seg[k:])
+				o := int32(p.orig(olds[min(r, len(olds)-1)]))
+				for range n {
+					align = append(align, o)
+				}
+				k += n
+				r++
 			}
 		}
 		out = append(out, seg...)

