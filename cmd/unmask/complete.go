@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/unmask/unmask/completion"
+)
+
+func init() {
+	register(command{
+		name:    "complete",
+		summary: "print the completion the server would insert at FILE:LINE:COL",
+		run:     runComplete,
+	})
+}
+
+func runComplete(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("complete", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("model", "", "checkpoint folder (default: the model embedded in the binary)")
+	asJSON := fs.Bool("json", false, "print the text with forward passes, tokens and milliseconds as JSON")
+	def := completion.DefaultSettings()
+	maxTokens := fs.Int("max-tokens", def.MaxTokens, "longest completion in tokens")
+	ctxTokens := fs.Int("context-tokens", def.ContextTokens, "prefix+suffix budget in tokens")
+	usage := func() error {
+		fmt.Fprintln(stderr, "usage: unmask complete FILE:LINE:COL [--model DIR] [--json]")
+		fmt.Fprintln(stderr, "LINE and COL are 1-based; COL counts characters. Prints exactly the text the")
+		fmt.Fprintln(stderr, "language server would insert there (nothing when it has no completion).")
+		fs.PrintDefaults()
+		return errUsage
+	}
+	// Flags may come before or after the position.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return errUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) != 1 {
+		return usage()
+	}
+	file, line, col, err := parseFilePos(pos[0])
+	if err != nil {
+		fmt.Fprintln(stderr, "unmask complete:", err)
+		return usage()
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	abs, _ := filepath.Abs(file)
+	doc := completion.NewDocument("file://"+filepath.ToSlash(abs), completion.LanguageOf(file), 1, string(data))
+	defer doc.Close()
+
+	start := time.Now()
+	filler, err := openFiller(*dir)
+	if err != nil {
+		return err
+	}
+	defer filler.Close()
+	loaded := time.Since(start)
+
+	s := def
+	s.MaxTokens, s.ContextTokens = *maxTokens, *ctxTokens
+	// Characters are code points: UTF-32 positions.
+	p := completion.Position{Line: uint32(line - 1), Character: uint32(col - 1)}
+	res, err := (&completion.Engine{Filler: filler}).Complete(context.Background(),
+		completion.Request{Doc: doc, Position: p, Encoding: completion.UTF32, Settings: s})
+	if err != nil {
+		return err
+	}
+	if !*asJSON {
+		_, err := io.WriteString(stdout, res.Text)
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(map[string]any{
+		"text":     res.Text,
+		"raw":      res.Fill.Text,
+		"line":     res.Range.Start.Line + 1,
+		"col":      res.Range.Start.Character + 1,
+		"language": doc.LanguageID,
+		"syntax":   res.Window.Syntax,
+		"forwards": res.Fill.Forwards,
+		"tokens":   res.Fill.Tokens,
+		"stop":     res.Fill.Stop,
+		"ms":       float64(res.Elapsed.Microseconds()) / 1000,
+		"loadMs":   float64(loaded.Microseconds()) / 1000,
+	})
+}
+
+// parseFilePos splits FILE:LINE:COL (the file name may hold colons).
+func parseFilePos(s string) (file string, line, col int, err error) {
+	i := strings.LastIndexByte(s, ':')
+	j := -1
+	if i > 0 {
+		j = strings.LastIndexByte(s[:i], ':')
+	}
+	if j <= 0 {
+		return "", 0, 0, fmt.Errorf("position %q is not FILE:LINE:COL", s)
+	}
+	line, err1 := strconv.Atoi(s[j+1 : i])
+	col, err2 := strconv.Atoi(s[i+1:])
+	if err1 != nil || err2 != nil || line < 1 || col < 1 {
+		return "", 0, 0, fmt.Errorf("position %q: LINE and COL must be numbers from 1", s)
+	}
+	return s[:j], line, col, nil
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/unmask/unmask/lsp/lsptest"
+)
+
+func TestParseFilePos(t *testing.T) {
+	tests := []struct {
+		in        string
+		file      string
+		line, col int
+		err       bool
+	}{
+		{"a.go:8:2", "a.go", 8, 2, false},
+		{"C:/x/a.go:1:1", "C:/x/a.go", 1, 1, false},
+		{"a.go:0:1", "", 0, 0, true},
+		{"a.go:8", "", 0, 0, true},
+		{"a.go:x:1", "", 0, 0, true},
+	}
+	for _, tt := range tests {
+		f, l, c, err := parseFilePos(tt.in)
+		if (err != nil) != tt.err || f != tt.file || l != tt.line || c != tt.col {
+			t.Errorf("parseFilePos(%q) = %q, %d, %d, %v, want %q, %d, %d, error %v", tt.in, f, l, c, err, tt.file, tt.line, tt.col, tt.err)
+		}
+	}
+}
+
+func TestCompleteCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tiny")
+	if err := lsptest.WriteTinyCheckpoint(dir, 1); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	err := runComplete([]string{"../../examples/hello/main.go:8:2", "--model", dir, "--json", "--max-tokens", "8"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("complete: %v\n%s", err, errOut.String())
+	}
+	var res struct {
+		Text     string  `json:"text"`
+		Line     int     `json:"line"`
+		Col      int     `json:"col"`
+		Forwards int     `json:"forwards"`
+		Syntax   bool    `json:"syntax"`
+		Ms       float64 `json:"ms"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("complete --json printed %q: %v", out.String(), err)
+	}
+	if res.Line != 8 || res.Col != 2 || res.Forwards < 1 || !res.Syntax || res.Ms <= 0 {
+		t.Errorf("complete --json = %+v, want line 8 col 2, forward passes, a syntax window", res)
+	}
+	// Without --json it prints exactly the text.
+	out.Reset()
+	if err := runComplete([]string{"--model", dir, "--max-tokens", "8", "../../examples/hello/main.go:8:2"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != res.Text {
+		t.Errorf("complete printed %q, --json said %q", out.String(), res.Text)
+	}
+	if err := runComplete([]string{"nope.go"}, &out, &errOut); err != errUsage || !strings.Contains(errOut.String(), "FILE:LINE:COL") {
+		t.Errorf("complete nope.go = %v, %q; want usage", err, errOut.String())
+	}
+}

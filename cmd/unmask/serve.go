@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+
+	"github.com/unmask/unmask/completion"
+	"github.com/unmask/unmask/lsp"
+	"github.com/unmask/unmask/model"
+)
+
+func init() {
+	register(command{
+		name:    "serve",
+		summary: "run the language server on stdin/stdout",
+		run:     runServe,
+	})
+}
+
+// version is the server's version in initialize's serverInfo.
+var version = "devel"
+
+func runServe(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("model", "", "checkpoint folder (default: the model embedded in the binary); the client's configuration may change it")
+	logFile := fs.String("log", "", "write the server's log to `FILE` (default: stderr)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: unmask serve [--model DIR] [--log FILE]")
+		return errUsage
+	}
+	logw := stderr
+	if *logFile != "" {
+		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		logw = f
+	}
+	logger := log.New(logw, "unmask: ", log.LstdFlags|log.Lmicroseconds)
+	cfg := lsp.DefaultConfig()
+	cfg.Model = *dir
+	return lsp.Serve(context.Background(), os.Stdin, nopCloser{stdout}, lsp.Options{
+		Name:    "unmask",
+		Version: version,
+		Config:  cfg,
+		Load:    loadFiller,
+		Logf:    logger.Printf,
+	})
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// loadFiller opens the model cfg names on the in-process CPU engine.
+func loadFiller(ctx context.Context, cfg lsp.Config, progress func(uint32, string)) (completion.Filler, error) {
+	switch cfg.Device {
+	case "", "cpu", "auto":
+	default:
+		return nil, fmt.Errorf("device %q is not available in the language server process; use \"cpu\"", cfg.Device)
+	}
+	progress(10, "reading weights")
+	f, err := openFiller(cfg.Model)
+	if err != nil {
+		return nil, err
+	}
+	progress(100, "ready")
+	return f, nil
+}
+
+// openFiller opens a checkpoint folder ("" = the embedded default) as a
+// completion Filler: `unmask serve` and `unmask complete` share it.
+func openFiller(dir string) (*completion.InfillFiller, error) {
+	m, tok, err := model.Open(dir)
+	if errors.Is(err, model.ErrNoDefault) {
+		return nil, fmt.Errorf("this build embeds no default model yet; pass --model DIR, a checkpoint folder with config.json, model.safetensors and tokenizer.json (%w)", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return completion.NewInfillFiller(m, tok), nil
+}

@@ -1,0 +1,44 @@
+package completion
+
+import (
+	"context"
+
+	"github.com/unmask/unmask/engine"
+	"github.com/unmask/unmask/infill"
+	"github.com/unmask/unmask/tokenizer"
+)
+
+// An InfillFiller fills with the diffusion decoder over a loaded backend.
+type InfillFiller struct {
+	Decoder *infill.Decoder
+	Backend engine.Backend
+}
+
+// NewInfillFiller returns a Filler over a backend and its tokenizer.
+func NewInfillFiller(b engine.Backend, tok *tokenizer.Tokenizer) *InfillFiller {
+	return &InfillFiller{Decoder: infill.New(b, tok), Backend: b}
+}
+
+// Fill implements Filler.
+func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, error) {
+	s := infill.DefaultSettings()
+	if req.MaxTokens > 0 {
+		s.MaxTokens = req.MaxTokens
+	}
+	if req.Settings.Schedule != "" {
+		s.Schedule = infill.Schedule(req.Settings.Schedule)
+	}
+	if req.Settings.Threshold > 0 {
+		s.Threshold = req.Settings.Threshold
+	}
+	s.TimeBudget = req.Settings.TimeBudget
+	ireq := infill.Request{Prefix: req.Prefix, Suffix: req.Suffix, Settings: s}
+	res, err := f.Decoder.Infill(ctx, ireq)
+	if err != nil {
+		return FillResult{}, err
+	}
+	return FillResult{Text: res.Text, Forwards: res.Stats.Forwards, Tokens: res.Stats.Committed, Stop: res.Stop}, nil
+}
+
+// Close releases the backend.
+func (f *InfillFiller) Close() error { return f.Backend.Close() }
