@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/unmask/unmask/engine"
 	"github.com/unmask/unmask/infill"
@@ -44,6 +46,7 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the middle with its stop reason and stats as JSON")
 	sweep := fs.String("sweep", "", "JSONL cases {prefix, suffix, middle}: print exact match and tokens per forward for each schedule instead")
 	sweepN := fs.Int("cases", 0, "with --sweep: use the first N cases (0 = all)")
+	corpus := fs.Bool("corpus", false, "with --sweep: the file is a corpus JSONL {path, text}; cut one line-completion case from each file")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -60,7 +63,11 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 		return string(b), err
 	}
 	if *sweep != "" {
-		cases, err := readInfillCases(*sweep, *sweepN)
+		read := readInfillCases
+		if *corpus {
+			read = cutInfillCases
+		}
+		cases, err := read(*sweep, *sweepN)
 		if err != nil {
 			return err
 		}
@@ -277,4 +284,60 @@ func printSweep(w io.Writer, rows []sweepRow, n int) {
 		fmt.Fprintf(w, "| %s | %.1f%% (%d) | %.2f | %.1f | %.0f | %d | %d |\n",
 			r.Setting, r.ExactPct, r.Exact, r.TPF, float64(r.Forwards)/float64(n), r.MsPerCase, r.SameAsRef, r.EOSStops)
 	}
+}
+
+// cutInfillCases makes line-completion cases from a corpus JSONL (one
+// {"path", "text"} per line, as train/build_corpus.py writes heldout.jsonl):
+// from each file, in order, one line of 8 to 80 characters chosen by a
+// seeded generator, cut at a random point after its indentation. The middle
+// is the rest of the line; the suffix starts at its newline. It takes up to
+// n cases (0 = one per file).
+func cutInfillCases(path string, n int) ([]infillCase, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var cases []infillCase
+	for i, line := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var f struct {
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
+		}
+		type span struct{ start, indent, end int }
+		var lines []span
+		for at := 0; at < len(f.Text); {
+			end := strings.IndexByte(f.Text[at:], '\n')
+			if end < 0 {
+				break // the last line has no newline: no suffix to cut at
+			}
+			end += at
+			body := strings.TrimLeft(f.Text[at:end], " \t")
+			if n := len(strings.TrimSpace(body)); n >= 8 && end-at <= 80 && !strings.HasPrefix(body, "//") && !strings.HasPrefix(body, "#") {
+				lines = append(lines, span{at, end - len(body), end})
+			}
+			at = end + 1
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		l := lines[rng.IntN(len(lines))]
+		cut := l.indent + rng.IntN(l.end-l.indent)
+		for cut > l.indent && !utf8.RuneStart(f.Text[cut]) {
+			cut--
+		}
+		cases = append(cases, infillCase{Prefix: f.Text[:cut], Middle: f.Text[cut:l.end], Suffix: f.Text[l.end:]})
+		if n > 0 && len(cases) == n {
+			break
+		}
+	}
+	if len(cases) == 0 {
+		return nil, fmt.Errorf("%s: no lines to cut cases from", path)
+	}
+	return cases, nil
 }

@@ -125,3 +125,28 @@ func TestInfillSweep(t *testing.T) {
 		t.Errorf("readInfillCases on a bad line: err = %v, want one naming bad.jsonl:1", err)
 	}
 }
+
+func TestCutInfillCases(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "heldout.jsonl")
+	os.WriteFile(path, []byte(`{"path":"a.go","text":"package a\n\nfunc f() int {\n\treturn 1 + 2 + 3\n}\n"}
+{"path":"b.go","text":"x\n"}
+{"path":"c.py","text":"def g(x):\n    return x * 2\n"}
+`), 0o644)
+	cases, err := cutInfillCases(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 2 {
+		t.Fatalf("cutInfillCases = %d cases, want 2 (b.go has no line to cut)", len(cases))
+	}
+	texts := []string{"package a\n\nfunc f() int {\n\treturn 1 + 2 + 3\n}\n", "def g(x):\n    return x * 2\n"}
+	for i, c := range cases {
+		if c.Prefix+c.Middle+c.Suffix != texts[i] || c.Middle == "" || strings.Contains(c.Middle, "\n") || !strings.HasPrefix(c.Suffix, "\n") {
+			t.Errorf("case %d = %+v: want a cut of one line of %q", i, c, texts[i])
+		}
+	}
+	again, _ := cutInfillCases(path, 1)
+	if len(again) != 1 || again[0] != cases[0] {
+		t.Errorf("cutInfillCases(n=1) = %+v, want the first case again %+v", again, cases[0])
+	}
+}
