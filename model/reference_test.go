@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"testing"
@@ -342,5 +343,56 @@ func TestStepAllocatesNothing(t *testing.T) {
 			t.Errorf("%s: Prefill+Denoise allocate %v times per run, want 0", att, allocs)
 		}
 		s.Close()
+	}
+}
+
+func TestSessionErrors(t *testing.T) {
+	m, err := NewRandom(tinyConfig(engine.ContextCausal), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.NewSession(engine.SessionOptions{MaxContext: 16, MaxBlock: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	out := engine.NewPredictions(2, 0)
+	cases := []struct {
+		name string
+		run  func() error
+		want error
+	}{
+		{"prefill too long", func() error { _, err := s.Prefill(ctx, seqTokens(17, 1)); return err }, engine.ErrContextFull},
+		{"prefill bad token", func() error { _, err := s.Prefill(ctx, []int32{1, 97}); return err }, engine.ErrToken},
+		{"prefill negative token", func() error { _, err := s.Prefill(ctx, []int32{-3}); return err }, engine.ErrToken},
+		{"block too long", func() error { return s.Denoise(ctx, []int32{1, 2, 3, 4, 5}, 0, out) }, engine.ErrBlockSize},
+		{"empty block", func() error { return s.Denoise(ctx, nil, 0, out[:0]) }, engine.ErrBlockSize},
+		{"block bad token", func() error { return s.Denoise(ctx, []int32{1, 200}, 0, out) }, engine.ErrToken},
+	}
+	for _, tc := range cases {
+		if err := tc.run(); !errors.Is(err, tc.want) {
+			t.Errorf("%s: error %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if err := s.Denoise(ctx, []int32{1, 2}, 1, out); err == nil {
+		t.Errorf("Denoise with out past the block's end succeeded")
+	}
+	if err := s.Truncate(1); err == nil {
+		t.Errorf("Truncate(1) of an empty context succeeded")
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Prefill(cancelled, seqTokens(8, 1)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Prefill on a cancelled context = %v, want context.Canceled", err)
+	}
+	if err := s.Denoise(cancelled, []int32{1, 2}, 0, out); !errors.Is(err, context.Canceled) {
+		t.Errorf("Denoise on a cancelled context = %v, want context.Canceled", err)
+	}
+	if b := s.(interface{ Bytes() int64 }).Bytes(); b <= 0 {
+		t.Errorf("Bytes() = %d, want > 0", b)
+	}
+	s.Close()
+	if _, err := s.Prefill(ctx, []int32{1}); !errors.Is(err, engine.ErrClosed) {
+		t.Errorf("Prefill after Close = %v, want ErrClosed", err)
 	}
 }

@@ -35,7 +35,7 @@ import os
 
 import torch
 from safetensors.torch import save_file
-from transformers import Qwen2Config, Qwen2ForCausalLM
+from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 torch.manual_seed(20261128)
@@ -78,6 +78,39 @@ def qwen2_checkpoint():
         "mask_token_id": MASK, "eos_token_id": EOS, "pad_token_id": PAD, "bos_token_id": None,
         "fim_prefix_token_id": FIM_P, "fim_middle_token_id": FIM_M, "fim_suffix_token_id": FIM_S,
     })
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(conf, f, indent=2, sort_keys=True)
+    return model
+
+
+def llama_checkpoint(name, rope_scaling):
+    """A tiny LLaMA (no biases, tied head) with RoPE scaling, read causally."""
+    cfg = LlamaConfig(
+        vocab_size=VOCAB, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+        rms_norm_eps=1e-5, rope_theta=500000.0, rope_scaling=rope_scaling,
+        tie_word_embeddings=True, attn_implementation="eager", torch_dtype="float32",
+    )
+    model = LlamaForCausalLM(cfg).eval()
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if pname.endswith("norm.weight"):
+                p.copy_(1 + 0.1 * torch.randn_like(p))
+            else:
+                p.copy_(torch.randn_like(p) / math.sqrt(p.shape[-1]))
+    out = os.path.join(HERE, name)
+    os.makedirs(out, exist_ok=True)
+    # tied: lm_head.weight is the embedding; HF writes it once
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    save_file(tensors, os.path.join(out, "model.safetensors"), metadata={"format": "pt"})
+    conf = {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_act": "silu",
+        "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "max_position_embeddings": 128, "rms_norm_eps": 1e-5,
+        "rope_theta": 500000.0, "rope_scaling": rope_scaling, "tie_word_embeddings": True,
+        "vocab_size": VOCAB, "bos_token_id": 1, "eos_token_id": [EOS, PAD], "attention_bias": False,
+        "torch_dtype": "float32",
+    }
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(conf, f, indent=2, sort_keys=True)
     return model
@@ -226,6 +259,18 @@ def main():
                 "context": ctx, "block": block,
                 "logits": logits[len(ctx):].tolist(),  # one row per block position
             })
+    for name, scaling in [
+        ("tiny-llama-rope-llama3", {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                    "high_freq_factor": 4.0, "original_max_position_embeddings": 16}),
+        ("tiny-llama-rope-linear", {"type": "linear", "factor": 2.0}),
+    ]:
+        llama = llama_checkpoint(name, scaling)
+        ctx, block = context[:-1], [anchor] + [MASK] * B
+        logits = qwen2_logits(llama, ctx + block, "causal", len(ctx))
+        cases.append({
+            "checkpoint": name, "name": f"{name} causal shifted", "attention": "causal",
+            "context": ctx, "block": block, "logits": logits[len(ctx):].tolist(),
+        })
     llada = llada_checkpoint()
     ctx, block = context, [MASK] * B
     block[2] = 40
