@@ -186,9 +186,11 @@ func (r *run) runCanvas(c *canvas, fill func() []int32) error {
 	if need := len(c.slots); len(r.preds) < need {
 		r.preds = engine.NewPredictions(need, maxTopK)
 	}
-	// Each step commits at least one position that was masked; revision and
-	// rejected draft tokens re-open at most (maxRevisions+1) per slot.
-	limit := len(c.slots)*(maxRevisions+2) + 2
+	// Revision runs only in the first reviseSteps steps (see apply); after
+	// them every step commits at least one masked position, so a canvas
+	// takes at most reviseSteps + len(slots) + 1 (a warm start's verifying
+	// pass) steps. The limit only guards that reasoning.
+	limit := c.step + c.reviseSteps() + len(c.slots) + 2
 	for !c.finished() {
 		if c.step >= limit {
 			return fmt.Errorf("infill: canvas did not converge in %d steps", limit)
@@ -263,7 +265,7 @@ func (r *run) apply(c *canvas, out []engine.Prediction) error {
 		r.stats.WarmSaved += int(maxKept) - 1
 	}
 
-	if r.s.ReviseBelow > 0 {
+	if r.s.ReviseBelow > 0 && c.step <= c.reviseSteps() {
 		for i := 0; i < c.active; i++ {
 			sl := &c.slots[i]
 			if sl.state != committed || int(sl.step) == c.step || sl.revised >= maxRevisions {
@@ -297,7 +299,7 @@ func (r *run) settleEnd(c *canvas) {
 	for i := 0; i < c.active; i++ {
 		sl := &c.slots[i]
 		if sl.state == implied {
-			*sl = slot{tok: r.info.MaskID}
+			*sl = slot{tok: r.info.MaskID, revised: sl.revised}
 		}
 	}
 	for i := 0; i < c.active; i++ {
@@ -308,7 +310,7 @@ func (r *run) settleEnd(c *canvas) {
 		}
 	}
 	for i := c.end + 1; i < c.active; i++ {
-		c.slots[i] = slot{tok: c.slots[c.end].tok, state: implied}
+		c.slots[i] = slot{tok: c.slots[c.end].tok, state: implied, revised: c.slots[i].revised}
 	}
 }
 

@@ -27,11 +27,13 @@ type slot struct {
 	revised   uint8   // times revision re-masked it
 }
 
-// maxRevisions bounds how often one position can be re-masked, so that a
-// canvas with revision on still terminates: every step commits at least one
-// position that was masked, and re-masking can undo at most
-// maxRevisions*len(slots) of those.
+// maxRevisions bounds how often one position can be re-masked. It does not
+// alone bound a canvas's steps (re-masking an end token re-opens every
+// position it implied), so revision also stops after reviseSteps steps.
 const maxRevisions = 2
+
+// reviseSteps is how many steps of a canvas may re-mask committed tokens.
+func (c *canvas) reviseSteps() int { return maxRevisions * len(c.slots) }
 
 // A canvas is the block (ours) or the whole masked span (bidirectional)
 // being denoised: slot i is the middle position predicted by Denoise's out[i].

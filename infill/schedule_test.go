@@ -305,24 +305,33 @@ func TestRevision(t *testing.T) {
 }
 
 // A model that never stops disowning its tokens still terminates: each
-// position is re-masked at most maxRevisions times.
+// position is re-masked at most maxRevisions times, and revision stops after
+// maxRevisions steps per block position.
 func TestRevisionBounded(t *testing.T) {
 	// Slot 0 alternates between a and b, so the token it committed is never
 	// a candidate next step; slot 1 always scores its own token at 0.1.
 	flip := func(call int, _, block []int32) []dist {
-		return []dist{d1(int32('a'+call%2), 0.95), d1('q', 0.1)}
+		return []dist{d1(int32('a'+call%2), 0.95), d1('q', 0.1), d1('r', 0.1), d1('r', 0.1)}
 	}
-	b := &fakeBackend{info: ourInfo(2), script: flip}
-	res, _ := decode(t, b, Request{Prefix: "P", Settings: settings(func(s *Settings) {
-		s.ReviseBelow, s.MaxTokens = 0.5, 2
-	})})
-	// b | q (b re-masked) | b (q re-masked) | q (b re-masked) | b (q
-	// re-masked) | q: both positions used up their revisions.
-	if res.Text != "bq" || res.Stats.Forwards != 6 {
-		t.Errorf("Infill = %q in %d forwards, want bq in 6", res.Text, res.Stats.Forwards)
+	tests := []struct {
+		block, forwards, remasked int
+	}{
+		// b | q (b re-masked) | b (q re-masked) | q (b re-masked) | b (q
+		// re-masked) | q: both positions used up their revisions.
+		{4, 6, 2 * maxRevisions},
+		// The same until step 5, past the 2*2 steps of revision of a
+		// two-position block: b, q stays.
+		{2, 5, 3},
 	}
-	if res.Stats.Remasked != 2*maxRevisions || res.Stop != StopMaxTokens {
-		t.Errorf("re-masked %d (%s), want %d (max_tokens)", res.Stats.Remasked, res.Stop, 2*maxRevisions)
+	for _, tt := range tests {
+		b := &fakeBackend{info: ourInfo(tt.block), script: flip}
+		res, _ := decode(t, b, Request{Prefix: "P", Settings: settings(func(s *Settings) {
+			s.ReviseBelow, s.MaxTokens = 0.5, 2
+		})})
+		if res.Text != "bq" || res.Stats.Forwards != tt.forwards || res.Stats.Remasked != tt.remasked || res.Stop != StopMaxTokens {
+			t.Errorf("block %d: Infill = %q in %d forwards, %d re-masked (%s); want bq in %d, %d re-masked (max_tokens)",
+				tt.block, res.Text, res.Stats.Forwards, res.Stats.Remasked, res.Stop, tt.forwards, tt.remasked)
+		}
 	}
 }
 
