@@ -55,7 +55,11 @@ func DefaultSettings() Settings {
 // An Engine completes code in documents. It is safe for concurrent use.
 type Engine struct {
 	Filler Filler
+	Cache  *Cache // optional: typing through finished completions (see cache.go)
 }
+
+// Forget drops what the engine holds for a closed document.
+func (e *Engine) Forget(doc string) { e.Cache.Forget(doc) }
 
 // A Selected is the completion item the editor's menu has selected (LSP
 // selectedCompletionInfo): Text would replace Range. An inline completion
@@ -101,6 +105,15 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 	if e.Filler == nil {
 		return res, ErrNoFiller
 	}
+	end := e.Cache.begin(ctx, req.Doc.URI, snap.w)
+	defer end()
+	if rest, ok := e.Cache.lookup(req.Doc.URI, snap.w); ok {
+		// Typed through a completion: its rest, no forward pass.
+		res.Fill = FillResult{Text: rest, Cached: true}
+		res.Text = snap.selected + rest
+		res.Elapsed = time.Since(start)
+		return res, nil
+	}
 	fill, err := e.Filler.Fill(ctx, FillRequest{
 		Document:  req.Doc.URI,
 		Prefix:    snap.w.Prefix,
@@ -114,6 +127,7 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 	}
 	if text := Postprocess(snap.w, fill.Text); text != "" {
 		res.Text = snap.selected + text
+		e.Cache.put(req.Doc.URI, snap.w, text, fill)
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil

@@ -12,6 +12,7 @@ import (
 type InfillFiller struct {
 	Decoder *infill.Decoder
 	Backend engine.Backend
+	Cache   *Cache // optional: sessions and drafts (see cache.go)
 }
 
 // NewInfillFiller returns a Filler over a backend and its tokenizer.
@@ -33,12 +34,15 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 	}
 	s.TimeBudget = req.Settings.TimeBudget
 	ireq := infill.Request{Prefix: req.Prefix, Suffix: req.Suffix, Settings: s}
-	res, err := f.Decoder.Infill(ctx, ireq)
+	res, err := f.Cache.infill(ctx, f, req.Document, ireq)
 	if err != nil {
 		return FillResult{}, err
 	}
 	return FillResult{Text: res.Text, Forwards: res.Stats.Forwards, Tokens: res.Stats.Committed, Stop: res.Stop}, nil
 }
 
-// Close releases the backend.
-func (f *InfillFiller) Close() error { return f.Backend.Close() }
+// Close releases the caches' sessions, then the backend.
+func (f *InfillFiller) Close() error {
+	f.Cache.Close()
+	return f.Backend.Close()
+}

@@ -25,8 +25,8 @@ func (s *Server) complete(ctx context.Context, uri protocol.DocumentURI, pos pro
 	if !cfg.enabled(d.LanguageID) {
 		return completion.Result{}, nil
 	}
-	filler := s.waitModel(ctx, model)
-	if filler == nil {
+	eng := s.waitModel(ctx, model)
+	if eng == nil {
 		return completion.Result{}, nil
 	}
 	if cfg.DebounceMs > 0 {
@@ -46,7 +46,7 @@ func (s *Server) complete(ctx context.Context, uri protocol.DocumentURI, pos pro
 		}
 	}
 	start := time.Now()
-	res, err := (&completion.Engine{Filler: filler}).Complete(ctx, req)
+	res, err := eng.Complete(ctx, req)
 	switch {
 	case ctx.Err() != nil:
 		return completion.Result{}, ctx.Err()
@@ -65,7 +65,7 @@ func (s *Server) complete(ctx context.Context, uri protocol.DocumentURI, pos pro
 
 // waitModel returns the loaded model, waiting up to Options.WaitForModel
 // while it loads; nil when there is none.
-func (s *Server) waitModel(ctx context.Context, m *modelState) completion.Filler {
+func (s *Server) waitModel(ctx context.Context, m *modelState) *completion.Engine {
 	if m == nil {
 		return nil
 	}
@@ -73,7 +73,7 @@ func (s *Server) waitModel(ctx context.Context, m *modelState) completion.Filler
 	defer t.Stop()
 	select {
 	case <-m.ready:
-		return m.filler
+		return m.engine
 	case <-t.C:
 		return nil
 	case <-ctx.Done():

@@ -131,7 +131,7 @@ func (s *Server) loadModel(cfg Config) {
 			notify(&protocol.WorkDoneProgressReport{Kind: protocol.WorkDoneProgressKindReport,
 				Message: msg, Percentage: pct})
 		})
-		st.filler, st.err = f, err
+		st.engine, st.err = f, err
 		end := "ready"
 		if err != nil {
 			end = "failed"

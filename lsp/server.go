@@ -33,11 +33,11 @@ type Options struct {
 	// Config is the configuration before the client's initializationOptions;
 	// zero means DefaultConfig.
 	Config Config
-	// Load loads the model cfg names. It runs in the background after the
-	// client's `initialized`, and again when the model settings change;
-	// progress reports loading in percent. Nil: no model, every completion
-	// is empty.
-	Load func(ctx context.Context, cfg Config, progress func(percent uint32, message string)) (completion.Filler, error)
+	// Load loads the model cfg names and returns the completion engine
+	// over it. It runs in the background after the client's `initialized`,
+	// and again when the model settings change; progress reports loading in
+	// percent. Nil: no model, every completion is empty.
+	Load func(ctx context.Context, cfg Config, progress func(percent uint32, message string)) (*completion.Engine, error)
 	// Logf writes the server's own log (the --log file); nil discards it.
 	Logf func(format string, args ...any)
 	// WaitForModel is how long a completion request that arrives while the
@@ -79,7 +79,7 @@ type Server struct {
 // A modelState is one model load: ready closes when it ends.
 type modelState struct {
 	ready  chan struct{}
-	filler completion.Filler
+	engine *completion.Engine
 	err    error
 }
 

@@ -49,9 +49,9 @@ func start(t *testing.T, opts Options) *harness {
 	sr, cw := io.Pipe() // client -> server
 	fill := &fakeFiller{text: "Println(\"hi\")"}
 	if opts.Load == nil {
-		opts.Load = func(ctx context.Context, cfg Config, progress func(uint32, string)) (completion.Filler, error) {
+		opts.Load = func(ctx context.Context, cfg Config, progress func(uint32, string)) (*completion.Engine, error) {
 			progress(50, "half")
-			return fill, nil
+			return &completion.Engine{Filler: fill}, nil
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

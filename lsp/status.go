@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/unmask/unmask/cache"
 	"go.lsp.dev/jsonrpc2"
 )
 
@@ -24,6 +25,9 @@ type Status struct {
 	CacheHits   int            `json:"cacheHits"`
 	CacheRate   float64        `json:"cacheHitRate"` // hits / completions
 	OpenDocs    int            `json:"openDocuments"`
+	// Cache is package cache's counters (spans, drafts, sessions,
+	// speculation, forward passes saved), when the engine has caches.
+	Cache *cache.Stats `json:"cache,omitempty"`
 }
 
 // stats counts requests and completion latencies.
@@ -108,6 +112,10 @@ func (s *Server) status(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc
 			st.Model = "ready"
 			if m.err != nil {
 				st.Model = "failed: " + m.err.Error()
+			}
+			if m.engine != nil && m.engine.Cache != nil {
+				cs := m.engine.Cache.Stats()
+				st.Cache = &cs
 			}
 		default:
 			st.Model = "loading"

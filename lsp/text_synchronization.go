@@ -70,9 +70,19 @@ func (s *Server) didClose(ctx context.Context, reply jsonrpc2.Replier, req jsonr
 			c()
 		}
 	}
+	m := s.model
 	s.mu.Unlock()
 	if d != nil {
 		d.Close()
+	}
+	if m != nil {
+		select {
+		case <-m.ready:
+			if m.engine != nil {
+				m.engine.Forget(string(p.TextDocument.URI))
+			}
+		default:
+		}
 	}
 	return reply(ctx, nil, nil)
 }

@@ -78,7 +78,7 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 	s.MaxTokens, s.ContextTokens = *maxTokens, *ctxTokens
 	// Characters are code points: UTF-32 positions.
 	p := completion.Position{Line: uint32(line - 1), Character: uint32(col - 1)}
-	res, err := (&completion.Engine{Filler: filler}).Complete(context.Background(),
+	res, err := (&completion.Engine{Filler: filler, Cache: filler.Cache}).Complete(context.Background(),
 		completion.Request{Doc: doc, Position: p, Encoding: completion.UTF32, Settings: s})
 	if err != nil {
 		return err

@@ -63,7 +63,7 @@ type nopCloser struct{ io.Writer }
 func (nopCloser) Close() error { return nil }
 
 // loadFiller opens the model cfg names on the in-process CPU engine.
-func loadFiller(ctx context.Context, cfg lsp.Config, progress func(uint32, string)) (completion.Filler, error) {
+func loadFiller(ctx context.Context, cfg lsp.Config, progress func(uint32, string)) (*completion.Engine, error) {
 	switch cfg.Device {
 	case "", "cpu", "auto":
 	default:
@@ -75,7 +75,7 @@ func loadFiller(ctx context.Context, cfg lsp.Config, progress func(uint32, strin
 		return nil, err
 	}
 	progress(100, "ready")
-	return f, nil
+	return &completion.Engine{Filler: f, Cache: f.Cache}, nil
 }
 
 // openFiller opens a checkpoint folder ("" = the embedded default) as a
@@ -88,5 +88,10 @@ func openFiller(dir string) (*completion.InfillFiller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return completion.NewInfillFiller(m, tok), nil
+	f := completion.NewInfillFiller(m, tok)
+	if f.Cache, err = completion.NewCache(m.Info().Name); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return f, nil
 }

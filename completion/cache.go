@@ -1,0 +1,131 @@
+package completion
+
+// The wiring of package cache into a completion, in one file:
+//
+//   - Engine.Complete asks Spans first (typing through a shown or cached
+//     completion costs no forward pass) and puts every finished, shown
+//     completion back;
+//   - InfillFiller checks the document's engine session out of Sessions (its
+//     KV cache survives typing), warm-starts from a Draft the last cancelled
+//     or out-of-time request left, and leaves its own draft when it is
+//     cancelled or runs out of time;
+//   - the Speculator is told a foreground request began, so background work
+//     yields to it.
+
+import (
+	"context"
+
+	"github.com/unmask/unmask/cache"
+	"github.com/unmask/unmask/engine"
+	"github.com/unmask/unmask/infill"
+)
+
+// A Cache holds one language server's completion caches.
+type Cache struct {
+	c *cache.Caches[*infill.Draft, *pooledSession]
+}
+
+// pooledSession is an engine session in the pool: the pool needs Bytes(),
+// which sessions report when they can (the CPU engine's do).
+type pooledSession struct {
+	engine.Session
+}
+
+func (p *pooledSession) Bytes() int64 {
+	if b, ok := p.Session.(interface{ Bytes() int64 }); ok {
+		return b.Bytes()
+	}
+	return 0
+}
+
+// NewCache returns empty caches; fingerprint names the model and settings
+// (completions cached under another fingerprint never match).
+func NewCache(fingerprint string) (*Cache, error) {
+	cfg := cache.DefaultConfig()
+	cfg.Fingerprint = fingerprint
+	c, err := cache.New[*infill.Draft, *pooledSession](cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Cache{c: c}, nil
+}
+
+// Forget drops what is cached for a closed document.
+func (c *Cache) Forget(doc string) {
+	if c != nil {
+		c.c.Forget(doc)
+	}
+}
+
+// Stats returns the caches' counters.
+func (c *Cache) Stats() cache.Stats {
+	if c == nil {
+		return cache.Stats{}
+	}
+	return c.c.Stats()
+}
+
+// Close releases the caches and their sessions.
+func (c *Cache) Close() error {
+	if c == nil {
+		return nil
+	}
+	return c.c.Close()
+}
+
+// begin marks a foreground request; call end when it is over.
+func (c *Cache) begin(ctx context.Context, doc string, w Window) (end func()) {
+	if c == nil {
+		return func() {}
+	}
+	return c.c.Speculator.Begin(ctx, cache.SpecKey(doc, w.Prefix, w.Suffix))
+}
+
+// lookup returns the rest of a completion the user is typing through.
+func (c *Cache) lookup(doc string, w Window) (string, bool) {
+	if c == nil {
+		return "", false
+	}
+	return c.c.Spans.Lookup(doc, w.Prefix, w.Suffix)
+}
+
+// put records a finished completion as shown.
+func (c *Cache) put(doc string, w Window, text string, fill FillResult) {
+	if c == nil || text == "" || fill.Stop == infill.StopBudget {
+		return
+	}
+	c.c.Spans.Put(doc, w.Prefix, w.Suffix, text, fill.Forwards)
+}
+
+// infill runs the decoder with the document's pooled session and a draft
+// to warm-start from, and keeps a partial draft for the next request.
+func (c *Cache) infill(ctx context.Context, f *InfillFiller, doc string, req infill.Request) (infill.Result, error) {
+	if c == nil {
+		return f.Decoder.Infill(ctx, req)
+	}
+	sess, ok, err := c.c.Sessions.Acquire(ctx, doc)
+	if err != nil {
+		return infill.Result{}, err
+	}
+	if !ok {
+		s, err := f.Backend.NewSession(engine.SessionOptions{})
+		if err != nil {
+			c.c.Sessions.Abandon(doc)
+			return infill.Result{}, err
+		}
+		sess = &pooledSession{s}
+	}
+	defer c.c.Sessions.Release(doc, sess)
+	req.Session = sess.Session
+	if d, typed, ok := c.c.Drafts.Get(doc, req.Prefix, req.Suffix); ok {
+		if rest, ok := f.Decoder.DraftAfter(d, typed); ok {
+			req.Draft = rest
+		}
+	}
+	res, err := f.Decoder.Infill(ctx, req)
+	if res.Draft != nil && (err != nil || res.Stop == infill.StopBudget) {
+		c.c.Drafts.Put(doc, req.Prefix, req.Suffix, res.Draft)
+	}
+	c.c.NoteForwards(res.Stats.Forwards, res.Stats.WarmSaved)
+	return res, err
+}
