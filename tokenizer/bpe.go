@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"slices"
+	"strings"
 	"sync/atomic"
-	"unicode/utf8"
 )
 
 // A bpe is a byte-level BPE model: vocabulary, merge ranks and the word cache.
@@ -37,9 +38,11 @@ func newBPE(vocab map[string]int64, merges [][2]string, ignoreMerges bool) (*bpe
 		unk:          -1,
 		size:         len(vocab),
 	}
+	// Ids index dense tables, so a file may leave only a few holes.
+	limit := int64(2*len(vocab) + 1<<16)
 	for tok, id := range vocab {
-		if id < 0 || id > math.MaxInt32-1 {
-			return nil, fmt.Errorf("tokenizer: model.vocab[%q] = %d: id out of range", tok, id)
+		if id < 0 || id >= limit {
+			return nil, fmt.Errorf("tokenizer: model.vocab[%q] = %d: id out of range (want 0 ≤ id < %d for %d entries)", tok, id, limit, len(vocab))
 		}
 		b.vocab[tok] = int32(id)
 	}
@@ -337,9 +340,11 @@ func heapPop(h []mergeItem) (mergeItem, []mergeItem) {
 // rarely repeat, and short offsets fit a byte.
 const maxCachedWord = 255
 
-// A wordCache is a bounded, lock-free, direct-mapped cache from a word to
-// its ids: a colliding word replaces the previous one. Readers and writers
-// swap whole immutable entries, so concurrent Encode calls are safe.
+// A wordCache is a bounded, lock-free cache from a word to its ids: open
+// addressing over a fixed table, a word looked up in cacheProbe slots from
+// its hash, a new word stored in the first empty one (or, when all are
+// taken, over the first). Entries are immutable and swapped whole, so
+// concurrent Encode calls are safe.
 type wordCache struct {
 	seed    maphash.Seed
 	entries []atomic.Pointer[cacheEntry]
@@ -351,27 +356,50 @@ type cacheEntry struct {
 	offs []uint8
 }
 
-const cacheSlots = 1 << 15
+const (
+	cacheSlots = 1 << 16
+	cacheProbe = 4
+)
 
 func (c *wordCache) init() {
 	c.seed = maphash.MakeSeed()
-	c.entries = make([]atomic.Pointer[cacheEntry], cacheSlots)
+	c.entries = make([]atomic.Pointer[cacheEntry], cacheSlots+cacheProbe)
 }
 
 func (c *wordCache) get(w string) *cacheEntry {
-	e := c.entries[maphash.String(c.seed, w)&(cacheSlots-1)].Load()
-	if e != nil && e.word == w {
-		return e
+	h := maphash.String(c.seed, w) & (cacheSlots - 1)
+	for i := h; i < h+cacheProbe; i++ {
+		e := c.entries[i].Load()
+		if e == nil {
+			return nil
+		}
+		if e.word == w {
+			return e
+		}
 	}
 	return nil
 }
 
 func (c *wordCache) put(w string, ids []int32, offs []int32) {
-	e := &cacheEntry{word: string([]byte(w)), ids: append([]int32(nil), ids...), offs: make([]uint8, len(offs))}
+	e := &cacheEntry{word: strings.Clone(w), ids: slices.Clone(ids), offs: make([]uint8, len(offs))}
 	for i, o := range offs {
 		e.offs[i] = uint8(o)
 	}
-	c.entries[maphash.String(c.seed, w)&(cacheSlots-1)].Store(e)
+	h := maphash.String(c.seed, w) & (cacheSlots - 1)
+	slots := c.entries[h : h+cacheProbe]
+	for i := range slots {
+		if slots[i].CompareAndSwap(nil, e) {
+			return
+		}
+	}
+	slots[0].Store(e)
+}
+
+// clear empties the cache (for benchmarks of the cold path).
+func (c *wordCache) clear() {
+	for i := range c.entries {
+		c.entries[i].Store(nil)
+	}
 }
 
 // referenceMerge is the plain BPE the fast paths are tested against: spell
@@ -403,5 +431,3 @@ func referenceMerge(ranks map[[2]string]int, vocab map[string]int32, word string
 	}
 	return ids
 }
-
-var _ = utf8.RuneError

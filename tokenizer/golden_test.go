@@ -294,7 +294,7 @@ func checkFile(t *testing.T, tk *Tokenizer, c goldenCase) {
 		chunks := strings.Fields(c.Chunks)
 		for k := 0; k*1024 < len(ids); k++ {
 			end := min(len(ids), (k+1)*1024)
-			if k >= len(chunks) || digest32(ids[k*1024:end])[:8] != chunks[k] {
+			if k >= len(chunks) || digest32(ids[k*1024 : end])[:8] != chunks[k] {
 				at := starts[k*1024]
 				t.Fatalf("Encode(%s): %d tokens (want %d); ids differ in tokens %d..%d, text from byte %d: %.120q",
 					c.File, len(ids), c.Tokens, k*1024, end, at, data[at:])

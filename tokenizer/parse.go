@@ -243,12 +243,19 @@ func (t *Tokenizer) parseDecoder(m json.RawMessage, where string) error {
 }
 
 func (t *Tokenizer) parseModel(m json.RawMessage) error {
+	var kind struct {
+		Type   string          `json:"type"`
+		Merges json.RawMessage `json:"merges"`
+	}
+	if err := json.Unmarshal(m, &kind); err != nil {
+		return fmt.Errorf("tokenizer: model: %w", err)
+	}
+	if kind.Type != "BPE" && !(kind.Type == "" && kind.Merges != nil) {
+		return unsupported("model", fmt.Sprintf("model type %q (only byte-level BPE)", kind.Type))
+	}
 	var mj modelJSON
 	if err := json.Unmarshal(m, &mj); err != nil {
 		return fmt.Errorf("tokenizer: model: %w", err)
-	}
-	if mj.Type != "BPE" && !(mj.Type == "" && mj.Merges != nil) {
-		return unsupported("model", fmt.Sprintf("model type %q (only byte-level BPE)", mj.Type))
 	}
 	if mj.Dropout != nil && *mj.Dropout > 0 {
 		return unsupported("model", "BPE dropout")
