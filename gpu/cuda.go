@@ -1,0 +1,403 @@
+//go:build cuda
+
+package gpu
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"runtime"
+	"unsafe"
+
+	"gorgonia.org/cu"
+)
+
+// kernelsPTX is kernels.cu compiled by `go generate` (nvcc 11.8, compute_80).
+//
+//go:embed kernels.ptx
+var kernelsPTX string
+
+// Load loads a checkpoint (a Hugging Face folder, as package model reads it)
+// onto CUDA device 0: weights are uploaded once, in opts.Weights' type.
+func Load(fsys fs.FS, opts Options) (*Backend, error) {
+	bf, err := opts.bf16()
+	if err != nil {
+		return nil, err
+	}
+	switch opts.Matmul {
+	case "", "auto", "kernel", "cublas":
+	default:
+		return nil, fmt.Errorf("gpu: matmul %q: want auto, kernel or cublas", opts.Matmul)
+	}
+	ck, err := readCheckpoint(fsys, bf)
+	if err != nil {
+		return nil, err
+	}
+	e, err := newCUDAExec(opts.Matmul)
+	if err != nil {
+		return nil, err
+	}
+	var b *Backend
+	err = e.do(func() error {
+		var err error
+		b, err = newBackend(ck, e, e.uploadWeight, nil)
+		return err
+	})
+	if err != nil {
+		e.shutdown()
+		return nil, err
+	}
+	b.release = e.shutdown
+	return b, nil
+}
+
+// DeviceInfo describes the device and libraries a CUDA backend runs on.
+type DeviceInfo struct {
+	Name          string
+	Capability    [2]int
+	Driver        int    // cuDriverGetVersion
+	Cublas        string // soname loaded, "" when none
+	CublasVersion int
+	MemTotal      int64
+}
+
+// Device reports the device a CUDA backend runs on (zero for the reference).
+func (b *Backend) Device() DeviceInfo {
+	if e, ok := b.x.(*cudaExec); ok {
+		return e.info
+	}
+	return DeviceInfo{}
+}
+
+// cudaExec runs the operations on one CUDA device. Every call into CUDA
+// happens on one OS thread that holds the device's primary context (a CUDA
+// context is per thread); do hands it work, so steps of different sessions
+// take turns there in arrival order.
+type cudaExec struct {
+	work chan func()
+	dev  cu.Device
+	mod  cu.Module
+	info DeviceInfo
+	mode string // "auto", "kernel", "cublas"
+	blas *cublas
+
+	fnEmbedBF16, fnEmbedF32, fnRMSNorm, fnMatmulBF16, fnMatmulF32 cu.Function
+	fnToBF16, fnAddBias, fnRope, fnAttention, fnSiluMul, fnScale  cu.Function
+	fnTopK                                                        cu.Function
+
+	// scratch on the device, grown on demand
+	ids                  scratch // int32 token ids
+	tkIDs, tkLogp, tkEnt scratch
+	xb                   scratch // bf16 activations for cuBLAS
+
+	allocs map[uintptr]struct{} // everything MemAlloc'd, freed at shutdown
+	args   [16]uint64           // kernel parameters, one 8-byte slot each
+	argp   [16]unsafe.Pointer
+}
+
+type scratch struct {
+	p     cu.DevicePtr
+	bytes int64
+}
+
+func newCUDAExec(mode string) (*cudaExec, error) {
+	if mode == "" {
+		mode = "auto"
+	}
+	e := &cudaExec{work: make(chan func()), mode: mode, allocs: map[uintptr]struct{}{}}
+	for i := range e.argp {
+		e.argp[i] = unsafe.Pointer(&e.args[i])
+	}
+	ready := make(chan error, 1)
+	go e.loop(ready)
+	if err := <-ready; err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// loop is the device thread.
+func (e *cudaExec) loop(ready chan<- error) {
+	runtime.LockOSThread() // the context is current on this thread only
+	if err := e.init(); err != nil {
+		ready <- err
+		return
+	}
+	ready <- nil
+	for fn := range e.work {
+		fn()
+	}
+}
+
+func (e *cudaExec) init() error {
+	n, err := cu.NumDevices()
+	if err != nil {
+		return fmt.Errorf("gpu: counting devices: %w", err)
+	}
+	if n == 0 {
+		return errors.New("gpu: no CUDA device")
+	}
+	e.dev = cu.Device(0)
+	ctx, err := e.dev.RetainPrimaryCtx()
+	if err != nil {
+		return fmt.Errorf("gpu: primary context: %w", err)
+	}
+	if err := cu.SetCurrentContext(ctx); err != nil {
+		return fmt.Errorf("gpu: set context: %w", err)
+	}
+	e.info.Name, _ = e.dev.Name()
+	e.info.Capability[0], e.info.Capability[1], _ = e.dev.ComputeCapability()
+	e.info.Driver = cu.Version()
+	_, e.info.MemTotal, _ = cu.MemInfo()
+	if e.mod, err = cu.LoadData(kernelsPTX); err != nil {
+		return fmt.Errorf("gpu: loading kernels (PTX JIT): %w", err)
+	}
+	for _, f := range []struct {
+		fn   *cu.Function
+		name string
+	}{
+		{&e.fnEmbedBF16, "embed_bf16"}, {&e.fnEmbedF32, "embed_f32"}, {&e.fnRMSNorm, "rmsnorm"},
+		{&e.fnMatmulBF16, "matmul_bf16"}, {&e.fnMatmulF32, "matmul_f32"}, {&e.fnToBF16, "to_bf16"},
+		{&e.fnAddBias, "add_bias"}, {&e.fnRope, "rope"}, {&e.fnAttention, "attention"},
+		{&e.fnSiluMul, "silu_mul"}, {&e.fnScale, "scale"}, {&e.fnTopK, "topk_entropy"},
+	} {
+		if *f.fn, err = e.mod.Function(f.name); err != nil {
+			return fmt.Errorf("gpu: kernel %s: %w", f.name, err)
+		}
+	}
+	if e.mode != "kernel" {
+		b, err := openCublas()
+		if err != nil && e.mode == "cublas" {
+			return err
+		}
+		if err == nil {
+			e.blas = b
+			e.info.Cublas, e.info.CublasVersion = b.soname, b.version
+		}
+	}
+	return nil
+}
+
+func (e *cudaExec) do(fn func() error) error {
+	done := make(chan error, 1)
+	e.work <- func() { done <- fn() }
+	return <-done
+}
+
+// shutdown frees everything and releases the context. It must not be called
+// from the device thread.
+func (e *cudaExec) shutdown() error {
+	err := e.do(func() error {
+		if e.blas != nil {
+			e.blas.close()
+			e.blas = nil
+		}
+		for p := range e.allocs {
+			cu.MemFree(cu.DevicePtr(p))
+		}
+		e.allocs = nil
+		return e.dev.ReleasePrimaryCtx()
+	})
+	close(e.work)
+	return err
+}
+
+func (e *cudaExec) malloc(bytes int64) (cu.DevicePtr, error) {
+	p, err := cu.MemAlloc(max(bytes, 4))
+	if err != nil {
+		return 0, fmt.Errorf("gpu: allocating %d bytes: %w", bytes, err)
+	}
+	e.allocs[uintptr(p)] = struct{}{}
+	return p, nil
+}
+
+func (e *cudaExec) alloc(n int) (vec, error) {
+	p, err := e.malloc(int64(n) * 4)
+	if err != nil {
+		return vec{}, err
+	}
+	if err := cu.MemsetD32(p, 0, int64(max(n, 1))); err != nil {
+		return vec{}, fmt.Errorf("gpu: clearing %d floats: %w", n, err)
+	}
+	return vec{d: uintptr(p)}, nil
+}
+
+func (e *cudaExec) free(v vec) {
+	if _, ok := e.allocs[v.d]; ok {
+		cu.MemFree(cu.DevicePtr(v.d))
+		delete(e.allocs, v.d)
+	}
+}
+
+func (v vec) ptr() uint64 { return uint64(v.d) + 4*uint64(v.off) }
+
+func (e *cudaExec) upload(v vec, src []float32) error {
+	if len(src) == 0 {
+		return nil
+	}
+	return cu.MemcpyHtoD(cu.DevicePtr(v.ptr()), unsafe.Pointer(&src[0]), int64(len(src))*4)
+}
+
+// uploadWeight copies a matrix to the device once and drops the host copy.
+func (e *cudaExec) uploadWeight(w *weight) error {
+	n := int64(w.out) * int64(w.in)
+	var src unsafe.Pointer
+	size := int64(4)
+	if w.bf16 {
+		size = 2
+		src = unsafe.Pointer(&w.h16[0])
+	} else {
+		src = unsafe.Pointer(&w.h32[0])
+	}
+	p, err := e.malloc(n * size)
+	if err != nil {
+		return err
+	}
+	if err := cu.MemcpyHtoD(p, src, n*size); err != nil {
+		return fmt.Errorf("gpu: uploading %dx%d weights: %w", w.out, w.in, err)
+	}
+	w.d = uintptr(p)
+	w.h16, w.h32 = nil, nil
+	return nil
+}
+
+func (e *cudaExec) grow(s *scratch, bytes int64) error {
+	if s.bytes >= bytes {
+		return nil
+	}
+	if s.p != 0 {
+		cu.MemFree(s.p)
+		delete(e.allocs, uintptr(s.p))
+	}
+	bytes = max(bytes, 2*s.bytes)
+	p, err := e.malloc(bytes)
+	if err != nil {
+		s.p, s.bytes = 0, 0
+		return err
+	}
+	s.p, s.bytes = p, bytes
+	return nil
+}
+
+// launch starts fn with the given parameters, each passed in an 8-byte
+// slot (cu's Launch copies 8 bytes per parameter; the kernel reads the
+// parameter's own size, little-endian).
+func (e *cudaExec) launch(fn cu.Function, gx, gy, bx int, args ...uint64) error {
+	copy(e.args[:], args)
+	return fn.Launch(gx, gy, 1, bx, 1, 1, 0, cu.NoStream, e.argp[:len(args)])
+}
+
+func i32(v int) uint64     { return uint64(uint32(int32(v))) }
+func f32(v float32) uint64 { return uint64(math.Float32bits(v)) }
+func i64(v int64) uint64   { return uint64(v) }
+func b32(v bool) uint64 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+func ceil(a, b int) int { return (a + b - 1) / b }
+
+func (e *cudaExec) embed(x vec, table *weight, ids []int32, scale float32) error {
+	if err := e.grow(&e.ids, int64(len(ids))*4); err != nil {
+		return err
+	}
+	if err := cu.MemcpyHtoD(e.ids.p, unsafe.Pointer(&ids[0]), int64(len(ids))*4); err != nil {
+		return err
+	}
+	fn := e.fnEmbedF32
+	if table.bf16 {
+		fn = e.fnEmbedBF16
+	}
+	return e.launch(fn, len(ids), 1, 256, x.ptr(), uint64(table.d), uint64(e.ids.p), i32(table.in), f32(scale))
+}
+
+func (e *cudaExec) rmsnorm(dst, x, w vec, T, H int, eps float64) error {
+	return e.launch(e.fnRMSNorm, T, 1, 256, dst.ptr(), x.ptr(), w.ptr(), i32(H), f32(float32(eps)))
+}
+
+func (e *cudaExec) matmul(y, x vec, w *weight, T int, accumulate bool) error {
+	var bias uint64
+	if w.bias != nil {
+		bias = w.bias.ptr()
+	}
+	if e.blas != nil && (e.mode == "cublas" || T >= CublasMinRows) {
+		xin := x.ptr()
+		if w.bf16 {
+			n := int64(T) * int64(w.in)
+			if err := e.grow(&e.xb, n*2); err != nil {
+				return err
+			}
+			if err := e.launch(e.fnToBF16, ceil(int(n), 256), 1, 256, uint64(e.xb.p), x.ptr(), i64(n)); err != nil {
+				return err
+			}
+			xin = uint64(e.xb.p)
+		}
+		beta := float32(0)
+		if accumulate {
+			beta = 1
+		}
+		if err := e.blas.gemm(uintptr(y.ptr()), uintptr(xin), w.d, w.bf16, T, w.out, w.in, beta); err != nil {
+			return err
+		}
+		if bias != 0 {
+			return e.launch(e.fnAddBias, ceil(T*w.out, 256), 1, 256, y.ptr(), bias, i32(T), i32(w.out))
+		}
+		return nil
+	}
+	fn := e.fnMatmulF32
+	if w.bf16 {
+		fn = e.fnMatmulBF16
+	}
+	return e.launch(fn, ceil(w.out, 8), ceil(T, 8), 256, y.ptr(), x.ptr(), uint64(w.d), bias, i32(T), i32(w.out), i32(w.in), b32(accumulate))
+}
+
+func (e *cudaExec) rope(v, cos, sin vec, p0, T, heads, hd, stride int) error {
+	return e.launch(e.fnRope, T, 1, min(1024, max(32, heads*hd/2)), v.ptr(), cos.ptr(), sin.ptr(), i32(p0), i32(heads), i32(hd), i32(stride))
+}
+
+func (e *cudaExec) attention(out, q, keys, vals vec, p0, T int, causal bool, heads, kvHeads, hd int) error {
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	return e.launch(e.fnAttention, T, heads, 32, out.ptr(), q.ptr(), keys.ptr(), vals.ptr(), i32(p0), i32(T), b32(causal), i32(heads), i32(kvHeads), i32(hd), f32(scale))
+}
+
+func (e *cudaExec) siluMul(g, u vec, n int) error {
+	return e.launch(e.fnSiluMul, ceil(n, 256), 1, 256, g.ptr(), u.ptr(), i64(int64(n)))
+}
+
+func (e *cudaExec) scale(v vec, s float32, n int) error {
+	return e.launch(e.fnScale, ceil(n, 256), 1, 256, v.ptr(), f32(s), i64(int64(n)))
+}
+
+func (e *cudaExec) topk(logits vec, rows, V, k int, ids []int32, logp, ent []float32) error {
+	for _, s := range []*scratch{&e.tkIDs, &e.tkLogp} {
+		if err := e.grow(s, int64(rows*k)*4); err != nil {
+			return err
+		}
+	}
+	if err := e.grow(&e.tkEnt, int64(rows)*4); err != nil {
+		return err
+	}
+	if err := e.launch(e.fnTopK, rows, 1, 256, logits.ptr(), i32(V), i32(k), uint64(e.tkIDs.p), uint64(e.tkLogp.p), uint64(e.tkEnt.p)); err != nil {
+		return err
+	}
+	// Synchronous copies on the default stream: they wait for the step.
+	if err := cu.MemcpyDtoH(unsafe.Pointer(&ids[0]), e.tkIDs.p, int64(rows*k)*4); err != nil {
+		return fmt.Errorf("gpu: step: %w", err)
+	}
+	if err := cu.MemcpyDtoH(unsafe.Pointer(&logp[0]), e.tkLogp.p, int64(rows*k)*4); err != nil {
+		return err
+	}
+	return cu.MemcpyDtoH(unsafe.Pointer(&ent[0]), e.tkEnt.p, int64(rows)*4)
+}
+
+// download copies a device vec to the host (tests).
+func (e *cudaExec) download(dst []float32, v vec) error {
+	if len(dst) == 0 {
+		return nil
+	}
+	return cu.MemcpyDtoH(unsafe.Pointer(&dst[0]), cu.DevicePtr(v.ptr()), int64(len(dst))*4)
+}
