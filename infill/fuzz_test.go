@@ -87,5 +87,21 @@ func FuzzInfill(f *testing.F) {
 		if len(b.denoises) > 0 && len(b.denoises[0].ctx)+len(b.denoises[0].block) > info.MaxContext {
 			t.Errorf("first step uses %d+%d positions, window %d", len(b.denoises[0].ctx), len(b.denoises[0].block), info.MaxContext)
 		}
+		// Warm-start a second request (the prefix typed on by one
+		// character) from the first one's draft.
+		var streamed []string
+		res2, err := newDecoder(b, byteCodec{}).Infill(ctx, Request{Prefix: prefix + "x", Suffix: suffix, Settings: s, Draft: res.Draft,
+			OnStep: func(p Partial) { streamed = append(streamed, p.Text) }})
+		if err != nil {
+			t.Fatalf("warm Infill: %v", err)
+		}
+		if res2.Stats.WarmKept > len(res.Draft.Tokens) || res2.Stats.WarmSaved < 0 {
+			t.Errorf("warm start kept %d of %d draft tokens, saved %d", res2.Stats.WarmKept, len(res.Draft.Tokens), res2.Stats.WarmSaved)
+		}
+		for _, p := range streamed {
+			if !utf8.ValidString(p) {
+				t.Errorf("streamed %q is not valid UTF-8", p)
+			}
+		}
 	})
 }
