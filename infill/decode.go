@@ -438,7 +438,7 @@ func (r *run) result(c *canvas, stop string) Result {
 		d.Steps = append(d.Steps, end.step)
 		text = r.d.tok.Decode(r.done)
 		r.stats.Committed = len(r.done)
-	case StopBudget:
+	case StopBudget, "":
 		if c == nil {
 			text = r.d.tok.DecodePrefix(r.done)
 			r.stats.Committed = len(r.done)

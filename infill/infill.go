@@ -152,7 +152,7 @@ type Result struct {
 	Text  string // the middle
 	Draft *Draft // every committed token (out-of-order ones too), for a later warm start
 	Stats Stats
-	Stop  string // "eos" | "max_tokens" | "budget"
+	Stop  string // "eos" | "max_tokens" | "budget"; "" with a cancellation error
 }
 
 // Stats describe the work a request took.
@@ -178,8 +178,10 @@ const (
 )
 
 // Infill fills the middle between req.Prefix and req.Suffix. A cancelled ctx
-// is an error wrapping ctx.Err(); running out of Settings.TimeBudget is
-// success with what is committed (Stop "budget").
+// is an error wrapping ctx.Err(), returned with the partial Result (Stop "",
+// Text and Draft of what was committed) when decoding had begun, so the
+// caller can keep the draft; running out of Settings.TimeBudget is success
+// with what is committed (Stop "budget").
 func (d *Decoder) Infill(ctx context.Context, req Request) (Result, error) {
 	if d == nil || d.b == nil || d.tok == nil {
 		return Result{}, errors.New("infill: decoder has no backend or tokenizer")

@@ -129,9 +129,15 @@ func (r *run) contextCausal(ctx context.Context) (Result, error) {
 
 // stopped turns a run's error into the answer: a spent budget is success
 // with what is committed, anything else an error.
+//
+// A cancelled request returns its error together with the partial result
+// (Stop ""), so that the caller can keep the draft for a warm start.
 func (r *run) stopped(c *canvas, err error) (Result, error) {
 	if errors.Is(err, errBudget) {
 		return r.result(c, StopBudget), nil
+	}
+	if r.parent.Err() != nil {
+		return r.result(c, ""), err
 	}
 	return Result{}, err
 }

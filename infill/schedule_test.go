@@ -250,9 +250,14 @@ func TestCancel(t *testing.T) {
 	b := &fakeBackend{info: ourInfo(4), script: table([]dist{d1('a', 0.95), d1('b', 0.3), d1('c', 0.3), d1('d', 0.3)})}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_, err := newDecoder(b, byteCodec{}).Infill(ctx, Request{Prefix: "P", OnStep: func(Partial) { cancel() }})
+	res, err := newDecoder(b, byteCodec{}).Infill(ctx, Request{Prefix: "P", OnStep: func(Partial) { cancel() }})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Infill after cancel: err = %v, want context.Canceled", err)
+	}
+	// The partial result comes with the error: its draft can warm-start
+	// the next request.
+	if res.Stop != "" || res.Text != "a" || res.Draft == nil || !slices.Equal(res.Draft.Tokens, []int32{'a', M, M, M}) {
+		t.Errorf("cancelled Infill = %q (%q), draft %+v; want a, no stop, draft [a M M M]", res.Text, res.Stop, res.Draft)
 	}
 	if b.calls != 1 {
 		t.Errorf("denoise calls = %d, want 1", b.calls)
