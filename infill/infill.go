@@ -44,6 +44,25 @@
 // top-2 probability) and "entropy" (exp(-entropy), so it lies in (0,1] like
 // the others) rank positions the same way, with PerStep > 0 selecting a fixed
 // count and otherwise the Threshold rule. Ties go to the leftmost position.
+//
+// # Context budget
+//
+// The middle and one block must fit the checkpoint's window
+// (Info.MaxContext) with the context: MaxTokens is halved until the middle,
+// a block and its anchor take at most half the window. Prefix and suffix
+// tokens then get the rest of the window, or Settings.MaxContext (layout
+// tokens included) when that is smaller. Over budget, the tokens nearest the
+// cursor are kept: the prefix loses its beginning, the suffix its end; the
+// suffix keeps at most a fifth of the budget (llama.vim's 256 prefix lines
+// against 64 suffix lines) unless the prefix is shorter than its share.
+// Stats.Trimmed counts the dropped tokens.
+//
+// # Input
+//
+// Prefix and suffix are encoded with EncodePlain, so user text that spells
+// a control token ("<|fim_middle|>") stays text. Text that is not valid UTF-8
+// is rejected with ErrInvalidUTF8 (and its byte offset) rather than replaced:
+// an editor sends UTF-8, so invalid bytes mean a caller bug or a binary file.
 package infill
 
 import (
@@ -79,7 +98,7 @@ type Settings struct {
 	Seed        uint64
 	ReviseBelow float64       // re-mask committed tokens whose probability fell below this (0 = off)
 	TimeBudget  time.Duration // 0 = none; running out = success with what is committed
-	MaxContext  int           // context token budget; trimmed by the stated policy (see trimContext)
+	MaxContext  int           // context token budget (0 = the window's); trimmed as the package comment states
 	// MiddleLength is the bidirectional checkpoints' first canvas length in
 	// tokens (0 = automatic: one block); see the package comment.
 	MiddleLength int
