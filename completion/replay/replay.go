@@ -1,0 +1,319 @@
+// Package replay replays an edit session against the completion pipeline:
+// it types a file from top to bottom at a fixed speed, asking for a
+// completion at every keystroke and cancelling the previous request, as an
+// editor does, and reports latency, engine calls and cache hit rates. Time
+// is virtual: the engine's cost comes from a stated cost model (FakeEngine),
+// the server's own work (windowing, cache lookups, post-processing) is
+// measured on the wall clock.
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/unmask/unmask/cache"
+	"github.com/unmask/unmask/completion"
+)
+
+// A Config is one replay: which caches are on, and the engine model.
+type Config struct {
+	Name           string
+	File           string  // the text typed
+	CharsPerSecond float64 // typing speed; 0 means 10
+
+	Spans     bool // typing through shown and cached completions
+	ScanBack  int  // cache.Config.ScanBack (-1 off)
+	Forward   int  // cache.Config.Forward (-1 off)
+	Engine    bool // per-document sessions (KV reuse) and partial drafts (warm starts)
+	Speculate bool // after showing a completion, compute the next one as if it were accepted
+
+	Cost     Cost
+	Quality  Quality
+	Settings completion.Settings
+}
+
+// A Report is what one replay measured.
+type Report struct {
+	Name        string
+	Keystrokes  int
+	Answered    int // requests answered before the next keystroke
+	Cancelled   int // requests the next keystroke cancelled
+	Shown       int // answers with a non-empty completion
+	EngineCalls int // requests that reached the engine (foreground, cancelled ones included)
+	SpecCalls   int // speculative engine calls
+	Forwards    int // forward passes run, speculation included
+	TypedHits   int // requests answered from the span cache
+	PinnedHits  int // of those, from a document's pinned completions
+	Joined      int // requests that waited for a speculation of their own context
+
+	Latency      []time.Duration // answered requests, sorted: server wall time plus the engine's virtual time
+	TypedLatency []time.Duration // span cache hits only, sorted: wall time of the whole request
+	// LookupLatency and MissLookupLatency are the wall time of Spans.Lookup
+	// alone, for hits and for misses, sorted.
+	LookupLatency, MissLookupLatency []time.Duration
+	Stats        cache.Stats     // the caches' own counters (zero when off)
+	Wall         time.Duration   // real time the replay took
+}
+
+// Percentile returns the p-th percentile (0..100) of sorted durations by
+// the nearest-rank method, or 0 for none.
+func Percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	r := int(math.Ceil(p / 100 * float64(len(sorted))))
+	return sorted[min(max(r, 1), len(sorted))-1]
+}
+
+// pendingSpec is a speculation running in virtual time: computed at once,
+// its result lands in the cache only when virtual time reaches end, unless
+// a foreground request cancels it first.
+type pendingSpec struct {
+	key            string
+	prefix, suffix string
+	end            time.Duration
+	res            completion.FillResult
+	err            error
+}
+
+// harness is the Filler completion.Engine calls: the span cache and the
+// speculator's policy in front of the fake engine, as completion wires
+// package cache.
+type harness struct {
+	cfg    Config
+	doc    string
+	eng    *FakeEngine
+	caches *cache.Caches[*FakeDraft, *FakeSession]
+	now    time.Duration
+	spec   *pendingSpec
+	rep    *Report
+}
+
+func (h *harness) Fill(ctx context.Context, req completion.FillRequest) (completion.FillResult, error) {
+	b := ctx.Value(virtualKey{}).(*virtualBudget)
+	if h.cfg.Spans {
+		t0 := time.Now()
+		rest, ok := h.caches.Spans.Lookup(req.Document, req.Prefix, req.Suffix)
+		d := time.Since(t0)
+		if ok {
+			h.rep.LookupLatency = append(h.rep.LookupLatency, d)
+			return completion.FillResult{Text: rest, Cached: true}, nil
+		}
+		h.rep.MissLookupLatency = append(h.rep.MissLookupLatency, d)
+	}
+	if sp := h.spec; sp != nil {
+		if sp.key == cache.SpecKey(req.Document, req.Prefix, req.Suffix) && sp.err == nil {
+			// Join the speculation of this very context.
+			wait := sp.end - h.now
+			if wait > b.left {
+				b.spent += b.left
+				return completion.FillResult{}, errCancelled
+			}
+			b.spent += wait
+			b.left -= wait
+			h.commitSpec()
+			h.rep.Joined++
+			return sp.res, nil
+		}
+		h.spec = nil // cancelled by this foreground request
+	}
+	h.rep.EngineCalls++
+	res, err := h.eng.Fill(ctx, req)
+	if err == nil && h.cfg.Spans {
+		h.caches.Spans.Put(req.Document, req.Prefix, req.Suffix, res.Text, res.Forwards)
+	}
+	return res, err
+}
+
+func (h *harness) commitSpec() {
+	sp := h.spec
+	h.spec = nil
+	if sp.err == nil && h.cfg.Spans {
+		h.caches.Spans.Put(h.doc, sp.prefix, sp.suffix, sp.res.Text, sp.res.Forwards)
+	}
+}
+
+// Run replays cfg.File and reports what it measured.
+func Run(cfg Config) (Report, error) {
+	runtime.GC() // don't bill this run for the garbage of the one before
+	start := time.Now()
+	if cfg.CharsPerSecond == 0 {
+		cfg.CharsPerSecond = 10
+	}
+	if cfg.Settings == (completion.Settings{}) {
+		cfg.Settings = completion.DefaultSettings()
+	}
+	if cfg.Cost == (Cost{}) {
+		cfg.Cost = DefaultCost()
+	}
+	interval := time.Duration(float64(time.Second) / cfg.CharsPerSecond)
+	const uri = "file:///replay/main.go"
+	rep := Report{Name: cfg.Name}
+	h := &harness{cfg: cfg, doc: uri, rep: &rep}
+	h.eng = &FakeEngine{File: cfg.File, Cost: cfg.Cost, Quality: cfg.Quality}
+	if cfg.Spans || cfg.Engine || cfg.Speculate {
+		c, err := cache.New[*FakeDraft, *FakeSession](cache.Config{Fingerprint: "fake", ScanBack: cfg.ScanBack, Forward: cfg.Forward})
+		if err != nil {
+			return rep, err
+		}
+		defer c.Close()
+		h.caches = c
+		if cfg.Engine {
+			h.eng.Caches = c
+		}
+	}
+	eng := &completion.Engine{Filler: h}
+	doc := completion.NewDocument(uri, "go", 1, "")
+	// Positions in UTF-16, the LSP default every editor speaks.
+	var line, col uint32
+	for i := 0; i < len(cfg.File); {
+		_, size := utf8.DecodeRuneInString(cfg.File[i:])
+		ch := cfg.File[i : i+size]
+		h.now = time.Duration(rep.Keystrokes) * interval
+		rep.Keystrokes++
+		if sp := h.spec; sp != nil && sp.end <= h.now {
+			h.commitSpec()
+		}
+		at := completion.Position{Line: line, Character: col}
+		if err := doc.Apply(int32(rep.Keystrokes+1), []completion.Change{{Range: &completion.Range{Start: at, End: at}, Text: ch}}, completion.UTF16); err != nil {
+			return rep, fmt.Errorf("replay: keystroke %d: %w", rep.Keystrokes, err)
+		}
+		i += size
+		if ch == "\n" {
+			line, col = line+1, 0
+		} else {
+			col += uint32(len(utf16.Encode([]rune(ch))))
+		}
+
+		b := &virtualBudget{left: interval}
+		ctx := withBudget(context.WithValue(context.Background(), hintKey{}, i), b)
+		t0 := time.Now()
+		res, err := eng.Complete(ctx, completion.Request{Doc: doc, Position: completion.Position{Line: line, Character: col}, Encoding: completion.UTF16, Settings: cfg.Settings})
+		wall := time.Since(t0)
+		if errors.Is(err, errCancelled) {
+			rep.Cancelled++
+			continue
+		}
+		if err != nil {
+			return rep, fmt.Errorf("replay: keystroke %d: %w", rep.Keystrokes, err)
+		}
+		rep.Answered++
+		lat := wall + b.spent
+		rep.Latency = append(rep.Latency, lat)
+		if res.Fill.Cached {
+			rep.TypedHits++
+			rep.TypedLatency = append(rep.TypedLatency, wall)
+		}
+		if res.Text == "" {
+			continue
+		}
+		rep.Shown++
+		if cfg.Speculate && !res.Fill.Cached && h.spec == nil {
+			h.speculate(res, i, lat)
+		}
+	}
+	if h.caches != nil {
+		rep.Stats = h.caches.Stats()
+		rep.PinnedHits = int(rep.Stats.Spans.PinnedHits)
+	}
+	rep.Forwards = h.eng.forward
+	slices.Sort(rep.Latency)
+	slices.Sort(rep.TypedLatency)
+	slices.Sort(rep.LookupLatency)
+	slices.Sort(rep.MissLookupLatency)
+	rep.Wall = time.Since(start)
+	return rep, nil
+}
+
+// speculate computes, in virtual time after the answer went out, the
+// completion that follows res as if the user accepted it (llama.vim).
+func (h *harness) speculate(res completion.Result, at int, lat time.Duration) {
+	prefix := res.Window.Prefix + res.Text
+	hint := -1
+	if strings.HasPrefix(h.cfg.File[at:], res.Text) {
+		hint = at + len(res.Text)
+	}
+	b := &virtualBudget{left: math.MaxInt64}
+	ctx := withBudget(context.WithValue(context.Background(), hintKey{}, hint), b)
+	h.rep.SpecCalls++
+	r, err := h.eng.Fill(ctx, completion.FillRequest{Document: h.doc, Prefix: prefix, Suffix: res.Window.Suffix, MaxTokens: h.cfg.Settings.MaxTokens, Settings: h.cfg.Settings})
+	h.spec = &pendingSpec{
+		key:    cache.SpecKey(h.doc, prefix, res.Window.Suffix),
+		prefix: prefix, suffix: res.Window.Suffix,
+		end: h.now + lat + b.spent,
+		res: r, err: err,
+	}
+}
+
+// Table formats reports side by side as a Markdown table.
+func Table(reps []Report) string {
+	var sb strings.Builder
+	row := func(name string, f func(r Report) string) {
+		sb.WriteString("| " + name + " |")
+		for _, r := range reps {
+			sb.WriteString(" " + f(r) + " |")
+		}
+		sb.WriteString("\n")
+	}
+	row("", func(r Report) string { return r.Name })
+	sb.WriteString("|---|" + strings.Repeat("---:|", len(reps)) + "\n")
+	ms := func(d time.Duration) string {
+		if d < time.Millisecond {
+			return fmt.Sprintf("%.3f ms", float64(d)/1e6)
+		}
+		return fmt.Sprintf("%.1f ms", float64(d)/1e6)
+	}
+	pct := func(a, b int) string {
+		if b == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.1f%%", 100*float64(a)/float64(b))
+	}
+	row("keystrokes (requests)", func(r Report) string { return fmt.Sprint(r.Keystrokes) })
+	row("answered / cancelled", func(r Report) string { return fmt.Sprintf("%d / %d", r.Answered, r.Cancelled) })
+	row("answers with a completion", func(r Report) string { return fmt.Sprint(r.Shown) })
+	row("latency p50", func(r Report) string { return ms(Percentile(r.Latency, 50)) })
+	row("latency p95", func(r Report) string { return ms(Percentile(r.Latency, 95)) })
+	row("latency p99", func(r Report) string { return ms(Percentile(r.Latency, 99)) })
+	row("typed-through p50 / p99", func(r Report) string {
+		if len(r.TypedLatency) == 0 {
+			return "–"
+		}
+		return ms(Percentile(r.TypedLatency, 50)) + " / " + ms(Percentile(r.TypedLatency, 99))
+	})
+	row("Spans.Lookup hit p50 / p99", func(r Report) string {
+		if len(r.LookupLatency) == 0 {
+			return "–"
+		}
+		return ms(Percentile(r.LookupLatency, 50)) + " / " + ms(Percentile(r.LookupLatency, 99))
+	})
+	row("Spans.Lookup miss p50 / p99", func(r Report) string {
+		if len(r.MissLookupLatency) == 0 {
+			return "–"
+		}
+		return ms(Percentile(r.MissLookupLatency, 50)) + " / " + ms(Percentile(r.MissLookupLatency, 99))
+	})
+	row("engine calls (foreground)", func(r Report) string { return fmt.Sprint(r.EngineCalls) })
+	row("speculative engine calls", func(r Report) string { return fmt.Sprint(r.SpecCalls) })
+	row("forward passes", func(r Report) string { return fmt.Sprint(r.Forwards) })
+	row("span hits (pinned) / rate", func(r Report) string {
+		return fmt.Sprintf("%d (%d) / %s", r.TypedHits, r.PinnedHits, pct(r.TypedHits, r.Keystrokes))
+	})
+	row("draft hits / misses", func(r Report) string {
+		return fmt.Sprintf("%d / %d", r.Stats.Drafts.Hits, r.Stats.Drafts.Misses)
+	})
+	row("session hits / misses", func(r Report) string {
+		return fmt.Sprintf("%d / %d", r.Stats.Sessions.Hits, r.Stats.Sessions.Misses)
+	})
+	row("speculations joined", func(r Report) string { return fmt.Sprint(r.Joined) })
+	row("forward passes saved", func(r Report) string { return fmt.Sprint(r.Stats.ForwardsSaved) })
+	return sb.String()
+}
