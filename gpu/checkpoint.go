@@ -224,4 +224,3 @@ func namesFor(c *model.Config) tensorNames {
 	}
 	return hfNames
 }
-
