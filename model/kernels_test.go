@@ -145,3 +145,25 @@ func BenchmarkDenoise(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPrefill times a 512-token prefill on the same 4-layer slice.
+func BenchmarkPrefill(b *testing.B) {
+	cfg := Config{Hidden: 896, Intermediate: 4864, Layers: 4, Heads: 14, KVHeads: 2, Vocab: 151936,
+		MaxPosition: 1024, Tied: true, QKVBias: true, Attention: engine.ContextCausal, BlockSize: 32}
+	m, err := NewRandom(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := m.NewSession(engine.SessionOptions{MaxContext: 512, MaxBlock: 32})
+	if err != nil {
+		b.Fatal(err)
+	}
+	toks := seqTokens(512, 1)
+	for b.Loop() {
+		s.Truncate(0)
+		if _, err := s.Prefill(context.Background(), toks); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(512*b.N)/b.Elapsed().Seconds(), "tokens/s")
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"runtime"
 	"sort"
+	"syscall"
 	"time"
 
 	"github.com/unmask/unmask/engine"
@@ -54,6 +55,8 @@ type benchResult struct {
 	Threads       int     `json:"threads"`
 	PrefillTokS   float64 `json:"prefill_tokens_per_s"`
 	DenoiseStepMS float64 `json:"denoise_step_ms"`
+	PrefillCPUS   float64 `json:"prefill_cpu_s"`       // process CPU seconds per prefill (robust to a busy machine)
+	DenoiseCPUMS  float64 `json:"denoise_step_cpu_ms"` // process CPU milliseconds per step
 	PrefillRuns   int     `json:"prefill_runs"`
 	DenoiseRuns   int     `json:"denoise_runs"`
 }
@@ -116,6 +119,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		toks[i] = int32((i*7919 + 13) % info.VocabSize)
 	}
 	var pre []time.Duration
+	cpu0 := cpuTime()
 	for range *prefillRuns {
 		if err := s.Truncate(0); err != nil {
 			return err
@@ -126,6 +130,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		pre = append(pre, time.Since(start))
 	}
+	preCPU := (cpuTime() - cpu0) / time.Duration(*prefillRuns)
 	mask := info.MaskID
 	if mask == engine.NoToken {
 		mask = 0
@@ -140,6 +145,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var den []time.Duration
+	cpu0 = cpuTime()
 	for range *steps {
 		start := time.Now()
 		if err := s.Denoise(ctx, blk, 0, out); err != nil {
@@ -147,10 +153,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		den = append(den, time.Since(start))
 	}
+	denCPU := (cpuTime() - cpu0) / time.Duration(*steps)
 	r := benchResult{
 		Model: name, Kernel: model.KernelName(), Context: *ctxLen, Block: *block, Threads: *threads,
 		PrefillTokS:   float64(*ctxLen) / median(pre).Seconds(),
 		DenoiseStepMS: float64(median(den).Microseconds()) / 1000,
+		PrefillCPUS:   preCPU.Seconds(),
+		DenoiseCPUMS:  float64(denCPU.Microseconds()) / 1000,
 		PrefillRuns:   *prefillRuns, DenoiseRuns: *steps,
 	}
 	if *asJSON {
@@ -159,9 +168,19 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return e.Encode(r)
 	}
 	fmt.Fprintf(stdout, "model %s (%s attention), kernel %s, %d threads\n", r.Model, info.Attention, r.Kernel, r.Threads)
-	fmt.Fprintf(stdout, "prefill  %d tokens: %.1f tokens/s (median of %d)\n", r.Context, r.PrefillTokS, r.PrefillRuns)
-	fmt.Fprintf(stdout, "denoise  block of %d after %d: %.2f ms/step (median of %d)\n", r.Block, r.Context, r.DenoiseStepMS, r.DenoiseRuns)
+	fmt.Fprintf(stdout, "prefill  %d tokens: %.1f tokens/s (median of %d), %.2f CPU s each\n", r.Context, r.PrefillTokS, r.PrefillRuns, r.PrefillCPUS)
+	fmt.Fprintf(stdout, "denoise  block of %d after %d: %.2f ms/step (median of %d), %.1f CPU ms each\n", r.Block, r.Context, r.DenoiseStepMS, r.DenoiseRuns, r.DenoiseCPUMS)
 	return nil
+}
+
+// cpuTime is the CPU time (user + system) the process has used, all
+// threads together.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func median(d []time.Duration) time.Duration {
