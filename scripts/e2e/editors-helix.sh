@@ -51,7 +51,7 @@ cp editors/helix/languages.toml "$work/config/helix/languages.toml"
 ln -s "$bin" "$work/pathbin/unmask"
 
 # What the menu must offer: the server's completion after typing "fmt." on
-# the empty line of the loop body (line 16, two tabs of indent).
+# the line of the loop body (line 16, two tabs of indent).
 line=16
 awk -v n=$line 'NR == n { $0 = "\t\tfmt." } { print }' "$work/proj/main.go" >"$work/proj/request.go"
 if ! want=$("$bin" complete "$work/proj/request.go:$line:7" 2>"$work/complete.err"); then
@@ -88,7 +88,7 @@ leave_menu() {
 
 screen_has "NOR" 20 || fail "Helix did not start"
 keys ":$line" Enter
-keys i Tab Tab f m t .
+keys A f m t .
 screen_has "INS" 5 || fail "no insert mode"
 screen_has "fmt." 5 || fail "typed text not on screen"
 

@@ -108,7 +108,7 @@ local function type_and_wait(keys, timeout_ms)
   return g, g and (uv.hrtime() - t0) / 1e6
 end
 
--- The empty line in the loop body of main.go.
+-- The line of the loop body in main.go: two tabs of indent, nothing else.
 local lines = buffer_lines()
 local target
 for i, l in ipairs(lines) do
@@ -116,21 +116,14 @@ for i, l in ipairs(lines) do
     target = i + 1
   end
 end
-if not target or lines[target] ~= '' then
-  fail('fixture: no empty line after the for loop header')
+if not target or lines[target] ~= '\t\t' then
+  fail('fixture: the line after the for loop header is not two tabs')
 end
 rpc('nvim_win_set_cursor', 0, { target, 0 })
-rpc('nvim_input', 'S')  -- insert on the (empty) line, with the loop body's indent
+rpc('nvim_input', 'A') -- insert at the end of the line
 if not wait(2000, function() return rpc('nvim_get_mode').mode == 'i' end) then
   fail('could not enter insert mode')
 end
--- 'S' in a Go buffer indents by filetype rules; make the indent one tab,
--- the way gofmt writes it, whatever the indent settings say.
-lua([[
-  local r = vim.api.nvim_win_get_cursor(0)[1]
-  vim.api.nvim_buf_set_lines(0, r - 1, r, false, { '\t\t' })
-  vim.api.nvim_win_set_cursor(0, { r, 2 })
-]])
 
 local g, ms = type_and_wait('fmt.', 30000)
 if not g then

@@ -13,6 +13,6 @@ func greet(name string) string {
 func main() {
 	names := []string{"Ada", "Grace", "Linus"}
 	for _, n := range names {
-
+		
 	}
 }
