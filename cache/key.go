@@ -80,14 +80,20 @@ func newContextHasher(fp, swin string) *contextHasher {
 	return &h
 }
 
-// sum returns the key of pwin and an independent check hash: ristretto keeps
-// only hashes of a uint64 key, so the check tells two contexts apart when
-// their keys collide.
-func (h *contextHasher) sum(pwin string) (key, check uint64) {
-	a, b := h.base[0], h.base[1] // copies keep the base state
+// key returns the ristretto key of a context with prefix window pwin.
+func (h *contextHasher) key(pwin string) uint64 {
+	a := h.base[0] // a copy keeps the base state
 	a.WriteString(pwin)
+	return a.Sum64()
+}
+
+// check returns an independent hash of the same context: ristretto keeps
+// only hashes of a uint64 key, so the check tells two contexts apart when
+// their keys collide. Lookup computes it only for a key that hit.
+func (h *contextHasher) check(pwin string) uint64 {
+	b := h.base[1]
 	b.WriteString(pwin)
-	return a.Sum64(), b.Sum64()
+	return b.Sum64()
 }
 
 // SpecKey names a request's exact context for Speculator: two requests with

@@ -152,9 +152,9 @@ func (s *Spans) Lookup(doc, prefix, suffix string) (remainder string, ok bool) {
 		if !boundary(p, k) {
 			continue
 		}
-		key, check := h.sum(s.win.window(p, k))
-		e, ok := s.rc.Get(key)
-		if !ok || e.check != check || len(e.text) <= k || !strings.HasPrefix(e.text, p[len(p)-k:]) {
+		w := s.win.window(p, k)
+		e, ok := s.rc.Get(h.key(w))
+		if !ok || len(e.text) <= k || !strings.HasPrefix(e.text, p[len(p)-k:]) || e.check != h.check(w) {
 			continue
 		}
 		s.hits.Add(1)
@@ -202,8 +202,7 @@ func (s *Spans) Put(doc, prefix, suffix, text string, forwards int) {
 	s.mu.Unlock()
 
 	h := newContextHasher(fp, swin)
-	key, check := h.sum(np.pwin)
-	s.rc.Set(key, &spanEntry{check: check, text: text, forwards: forwards}, int64(len(text))+entryOverhead)
+	s.rc.Set(h.key(np.pwin), &spanEntry{check: h.check(np.pwin), text: text, forwards: forwards}, int64(len(text))+entryOverhead)
 	if s.forward == 0 {
 		return
 	}
@@ -215,8 +214,8 @@ func (s *Spans) Put(doc, prefix, suffix, text string, forwards int) {
 		if !boundary(text, len(text)-k) {
 			continue
 		}
-		key, check := h.sum(s.win.window(ext[:len(p)+k], 0))
-		s.rc.Set(key, &spanEntry{check: check, text: text[k:], forwards: forwards}, int64(len(text)-k)+entryOverhead)
+		w := s.win.window(ext[:len(p)+k], 0)
+		s.rc.Set(h.key(w), &spanEntry{check: h.check(w), text: text[k:], forwards: forwards}, int64(len(text)-k)+entryOverhead)
 	}
 }
 

@@ -59,8 +59,8 @@ type Report struct {
 	// LookupLatency and MissLookupLatency are the wall time of Spans.Lookup
 	// alone, for hits and for misses, sorted.
 	LookupLatency, MissLookupLatency []time.Duration
-	Stats        cache.Stats     // the caches' own counters (zero when off)
-	Wall         time.Duration   // real time the replay took
+	Stats                            cache.Stats   // the caches' own counters (zero when off)
+	Wall                             time.Duration // real time the replay took
 }
 
 // Percentile returns the p-th percentile (0..100) of sorted durations by
