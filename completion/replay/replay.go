@@ -34,6 +34,12 @@ type Config struct {
 	Forward   int  // cache.Config.Forward (-1 off)
 	Engine    bool // per-document sessions (KV reuse) and partial drafts (warm starts)
 	Speculate bool // after showing a completion, compute the next one as if it were accepted
+	// Wired uses completion's own cache wiring (Engine.Cache) for typing
+	// through instead of the harness's; leave Spans off with it.
+	Wired bool
+	// Typos is the probability, per character, that the user first types a
+	// wrong character and deletes it (two more keystrokes, two requests).
+	Typos float64
 
 	Cost     Cost
 	Quality  Quality
@@ -171,30 +177,48 @@ func Run(cfg Config) (Report, error) {
 		}
 	}
 	eng := &completion.Engine{Filler: h}
+	if cfg.Wired {
+		wc, err := completion.NewCache("fake")
+		if err != nil {
+			return rep, err
+		}
+		defer wc.Close()
+		eng.Cache = wc
+	}
 	doc := completion.NewDocument(uri, "go", 1, "")
 	// Positions in UTF-16, the LSP default every editor speaks.
 	var line, col uint32
-	for i := 0; i < len(cfg.File); {
-		_, size := utf8.DecodeRuneInString(cfg.File[i:])
-		ch := cfg.File[i : i+size]
+	i := 0 // bytes of the file typed
+	for _, k := range keystrokes(cfg) {
 		h.now = time.Duration(rep.Keystrokes) * interval
 		rep.Keystrokes++
 		if sp := h.spec; sp != nil && sp.end <= h.now {
 			h.commitSpec()
 		}
 		at := completion.Position{Line: line, Character: col}
-		if err := doc.Apply(int32(rep.Keystrokes+1), []completion.Change{{Range: &completion.Range{Start: at, End: at}, Text: ch}}, completion.UTF16); err != nil {
+		change := completion.Change{Range: &completion.Range{Start: at, End: at}, Text: k.text}
+		switch {
+		case k.backspace:
+			col-- // only a typo, one ASCII character on this line, is deleted
+			change = completion.Change{Range: &completion.Range{Start: completion.Position{Line: line, Character: col}, End: at}}
+		case k.text == "\n":
+			line, col = line+1, 0
+		default:
+			col += uint32(len(utf16.Encode([]rune(k.text))))
+		}
+		if err := doc.Apply(int32(rep.Keystrokes+1), []completion.Change{change}, completion.UTF16); err != nil {
 			return rep, fmt.Errorf("replay: keystroke %d: %w", rep.Keystrokes, err)
 		}
-		i += size
-		if ch == "\n" {
-			line, col = line+1, 0
-		} else {
-			col += uint32(len(utf16.Encode([]rune(ch))))
+		if !k.typo && !k.backspace {
+			i += len(k.text)
+		}
+		hint := i
+		if k.typo {
+			hint = -1 // a context that is not the file's
 		}
 
 		b := &virtualBudget{left: interval}
-		ctx := withBudget(context.WithValue(context.Background(), hintKey{}, i), b)
+		ctx := withBudget(context.WithValue(context.Background(), hintKey{}, hint), b)
 		t0 := time.Now()
 		res, err := eng.Complete(ctx, completion.Request{Doc: doc, Position: completion.Position{Line: line, Character: col}, Encoding: completion.UTF16, Settings: cfg.Settings})
 		wall := time.Since(t0)
@@ -216,12 +240,22 @@ func Run(cfg Config) (Report, error) {
 			continue
 		}
 		rep.Shown++
-		if cfg.Speculate && !res.Fill.Cached && h.spec == nil {
+		if cfg.Speculate && !res.Fill.Cached && h.spec == nil && hint >= 0 {
 			h.speculate(res, i, lat)
 		}
 	}
+	if eng.Cache != nil {
+		st := eng.Cache.Stats()
+		rep.Stats.Spans = st.Spans
+		rep.Stats.ForwardsSaved = st.ForwardsSaved
+		rep.PinnedHits = int(st.Spans.PinnedHits)
+	}
 	if h.caches != nil {
-		rep.Stats = h.caches.Stats()
+		st := h.caches.Stats()
+		if eng.Cache != nil {
+			st.Spans, st.ForwardsSaved = rep.Stats.Spans, rep.Stats.ForwardsSaved+st.ForwardsSaved-st.Spans.ForwardsSaved
+		}
+		rep.Stats = st
 		rep.PinnedHits = int(rep.Stats.Spans.PinnedHits)
 	}
 	rep.Forwards = h.eng.forward
@@ -231,6 +265,29 @@ func Run(cfg Config) (Report, error) {
 	slices.Sort(rep.MissLookupLatency)
 	rep.Wall = time.Since(start)
 	return rep, nil
+}
+
+// A keystroke is one edit: a character of the file, a typo, or the
+// backspace that deletes the typo.
+type keystroke struct {
+	text      string
+	typo      bool
+	backspace bool
+}
+
+// keystrokes returns the edit session: the file character by character,
+// with the configured typos, the same for every run.
+func keystrokes(cfg Config) []keystroke {
+	var ks []keystroke
+	for i := 0; i < len(cfg.File); {
+		_, size := utf8.DecodeRuneInString(cfg.File[i:])
+		if cfg.Typos > 0 && unit(cfg.Quality.Seed, i, "typo") < cfg.Typos {
+			ks = append(ks, keystroke{text: "#", typo: true}, keystroke{backspace: true})
+		}
+		ks = append(ks, keystroke{text: cfg.File[i : i+size]})
+		i += size
+	}
+	return ks
 }
 
 // speculate computes, in virtual time after the answer went out, the
