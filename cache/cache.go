@@ -95,12 +95,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	case cfg.SessionBytes < 0:
 		return cfg, fmt.Errorf("%w: SessionBytes %d < 0", ErrConfig, cfg.SessionBytes)
 	}
-	if cfg.ScanBack < 0 {
-		cfg.ScanBack = 0
-	}
-	if cfg.Forward < 0 {
-		cfg.Forward = 0
-	}
+	// -1 (off) stays -1, so that applying defaults twice keeps it off.
 	return cfg, nil
 }
 

@@ -52,7 +52,7 @@ func NewDrafts[V Sized](cfg Config) (*Drafts[V], error) {
 		return nil, err
 	}
 	d := &Drafts[V]{
-		win:      windows{prefix: cfg.PrefixWindow, suffix: cfg.SuffixWindow, scan: cfg.ScanBack},
+		win:      windows{prefix: cfg.PrefixWindow, suffix: cfg.SuffixWindow, scan: max(cfg.ScanBack, 0)},
 		maxBytes: cfg.DraftBytes,
 		byDoc:    make(map[string][]*list.Element),
 	}

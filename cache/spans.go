@@ -90,8 +90,8 @@ func NewSpans(cfg Config) (*Spans, error) {
 		return nil, fmt.Errorf("cache: spans: %w", err)
 	}
 	s := &Spans{
-		win:     windows{prefix: cfg.PrefixWindow, suffix: cfg.SuffixWindow, scan: cfg.ScanBack},
-		forward: cfg.Forward,
+		win:     windows{prefix: cfg.PrefixWindow, suffix: cfg.SuffixWindow, scan: max(cfg.ScanBack, 0)},
+		forward: max(cfg.Forward, 0),
 		maxDocs: cfg.MaxDocs,
 		rc:      rc,
 		docs:    make(map[string]*docPins),

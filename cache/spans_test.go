@@ -125,6 +125,29 @@ func TestSpansUnpinned(t *testing.T) {
 	}
 }
 
+// TestScanOffThroughNew guards that -1 (off) survives New, which applies
+// the defaults before NewSpans applies them again.
+func TestScanOffThroughNew(t *testing.T) {
+	c, err := New[sized, *fakeSession](Config{ScanBack: -1, Forward: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Spans.Put("a.go", goPrefix, goSuffix, "fmt.Println(x)", 1)
+	c.Spans.Put("a.go", "x", "", "y", 1)
+	c.Spans.Put("a.go", "z", "", "w", 1)
+	c.Spans.Wait()
+	if _, ok := c.Spans.Lookup("a.go", goPrefix, goSuffix); !ok {
+		t.Errorf("Lookup of the exact context missed with scanning off")
+	}
+	if got, ok := c.Spans.Lookup("a.go", goPrefix+"fmt", goSuffix); ok {
+		t.Errorf("Lookup 3 characters on = %q with scanning and forwarding off, want a miss", got)
+	}
+	if _, _, ok := c.Drafts.Get("a.go", goPrefix+"f", goSuffix); ok {
+		t.Errorf("Drafts.Get scanned back with scanning off")
+	}
+}
+
 func TestSpansForget(t *testing.T) {
 	s := newTestSpans(t, Config{ScanBack: -1})
 	s.Put("a.go", goPrefix, goSuffix, "fmt.Println(x)", 1)
