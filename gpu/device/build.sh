@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds, on this (GPU-less) machine, what gpu/device/run.sh runs on a lent
+# GPU machine, which has no Go: the cuda build of unmask, gpucheck and the
+# gpu package's test binary, into gpu/device/bin (git-ignored; the device
+# call carries it). Needs the CUDA 11.8 headers (scripts/setup/50-cuda.sh or
+# apt-get install nvidia-cuda-dev); links against the driver stub.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CGO_LDFLAGS="${CGO_LDFLAGS:-} -L/usr/lib/x86_64-linux-gnu/stubs"
+out=gpu/device/bin
+mkdir -p "$out"
+go build -tags cuda -o "$out/unmask-cuda" ./cmd/unmask
+go build -tags cuda -o "$out/gpucheck" ./gpu/device/gpucheck
+go test -c -tags cuda -o "$out/gpu.test" ./gpu
+for b in "$out"/*; do
+	echo "$b: $(stat -c %s "$b") bytes, needs: $(readelf -d "$b" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
+done
