@@ -26,6 +26,10 @@ fi
 mkdir -p "$deps/bin"
 bin="${UNMASK_BIN:-$deps/bin/unmask}"
 [ -n "${UNMASK_BIN:-}" ] || go build -o "$bin" ./cmd/unmask
+# UNMASK_MODEL: a checkpoint folder instead of the model embedded in the
+# binary; the editor passes it to the server through its settings.
+model="${UNMASK_MODEL:-}"
+complete=("$bin" complete ${model:+--model "$model"})
 
 work=$(mktemp -d)
 tm=(tmux -L "unmask-e2e-$$" -f /dev/null)
@@ -48,13 +52,18 @@ cp -r editors/testdata/gofile "$work/proj"
 # The shipped snippet, as a user installs it; `unmask` is found on PATH.
 mkdir -p "$work/config/helix" "$work/pathbin"
 cp editors/helix/languages.toml "$work/config/helix/languages.toml"
+if [ -n "$model" ]; then
+	# Server settings go in the server's `config` table (initializationOptions).
+	sed -i "s|^args = \\[\"serve\"\\]\$|&\nconfig = { model = \"$model\" }|" "$work/config/helix/languages.toml"
+	grep -q "^config = { model" "$work/config/helix/languages.toml" || fail "could not set the model in languages.toml"
+fi
 ln -s "$bin" "$work/pathbin/unmask"
 
 # What the menu must offer: the server's completion after typing "fmt." on
 # the line of the loop body (line 16, two tabs of indent).
 line=16
 awk -v n=$line 'NR == n { $0 = "\t\tfmt." } { print }' "$work/proj/main.go" >"$work/proj/request.go"
-if ! want=$("$bin" complete "$work/proj/request.go:$line:7" 2>"$work/complete.err"); then
+if ! want=$("${complete[@]}" "$work/proj/request.go:$line:7" 2>"$work/complete.err"); then
 	cat "$work/complete.err" >&2
 	fail "unmask complete request.go:$line:7 failed"
 fi
@@ -63,7 +72,7 @@ rm "$work/proj/request.go"
 label=$(printf '%s' "$want" | head -1)
 echo "editors-helix: unmask complete request.go:$line:7 = $(printf %q "$want")"
 
-"${tm[@]}" new-session -d -s hx -x 100 -y 30 \
+"${tm[@]}" new-session -d -s hx -x 90 -y 24 \
 	"cd '$work/proj' && env PATH='$work/pathbin:$PATH' XDG_CONFIG_HOME='$work/config' TERM=xterm-256color '$hx' --log '$work/helix.log' main.go"
 
 # screen_has waits up to $2 seconds for the fixed string $1 on the screen.

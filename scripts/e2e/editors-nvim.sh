@@ -1,33 +1,41 @@
 #!/usr/bin/env bash
 # End-to-end test of the Neovim plugin (editors/nvim) in a real Neovim 0.10
-# (from scripts/setup/40-editors.sh) against the real server: a headless
-# Neovim edits a Go file with the plugin loaded; editors/nvim/test/e2e.lua
-# types into it over Neovim's RPC API, waits for ghost text, checks the
-# extmark, accepts it with <Tab> and checks the buffer and the saved file.
-# The ghost text must be what `unmask complete` prints for the same buffer
-# and position.
+# (from scripts/setup/40-editors.sh) against the real server: Neovim runs
+# with its terminal UI in tmux, editing a Go file with the plugin loaded;
+# editors/nvim/test/e2e.lua types into it over Neovim's RPC API (nvim_input,
+# as keystrokes), waits for ghost text, checks the extmark, accepts it with
+# <Tab> and checks the buffer and the saved file. The ghost text must be what
+# `unmask complete` prints for the same buffer and position. Set
+# UNMASK_SCREEN_DIR to keep the screen with the ghost text (ANSI text).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
 deps="${UNMASK_TESTDEPS:-$repo/.testdeps}"
 nvim="$deps/editors/bin/nvim"
-if [ ! -x "$nvim" ]; then
+missing=
+[ -x "$nvim" ] || missing="Neovim ($nvim)"
+command -v tmux >/dev/null || missing="${missing:+$missing, }tmux"
+if [ -n "$missing" ]; then
 	if [ "${UNMASK_REQUIRE_TESTDEPS:-}" = 1 ]; then
-		echo "editors-nvim: FAIL: Neovim is missing at $nvim (run scripts/setup/40-editors.sh)" >&2
+		echo "editors-nvim: FAIL: missing $missing (run scripts/setup/40-editors.sh)" >&2
 		exit 1
 	fi
-	echo "editors-nvim: SKIP: Neovim is missing at $nvim (run scripts/setup/40-editors.sh)"
+	echo "editors-nvim: SKIP: missing $missing (run scripts/setup/40-editors.sh)"
 	exit 0
 fi
 
 mkdir -p "$deps/bin"
 bin="${UNMASK_BIN:-$deps/bin/unmask}"
 [ -n "${UNMASK_BIN:-}" ] || go build -o "$bin" ./cmd/unmask
+# UNMASK_MODEL: a checkpoint folder instead of the model embedded in the
+# binary; the editor passes it to the server through its settings.
+model="${UNMASK_MODEL:-}"
+complete=("$bin" complete ${model:+--model "$model"})
 
 work=$(mktemp -d)
-nvim_pid=
+tm=(tmux -L "unmask-e2e-$$" -f /dev/null)
 cleanup() {
-	[ -n "$nvim_pid" ] && kill "$nvim_pid" 2>/dev/null || true
+	"${tm[@]}" kill-server 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -36,26 +44,32 @@ cat >"$work/init.lua" <<LUA
 vim.opt.runtimepath:prepend('$repo/editors/nvim')
 vim.opt.swapfile = false
 vim.lsp.set_log_level('info')
-require('unmask').setup({ cmd = { '$bin', 'serve' } })
+require('unmask').setup({ cmd = { '$bin', 'serve' }, settings = { model = '$model' ~= '' and '$model' or nil } })
 LUA
 export XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data"
 sock="$work/nvim.sock"
+# The editor runs headless and its terminal UI attaches with --remote-ui:
+# started through trixie's loader, Neovim cannot re-execute itself as its
+# own --embed child, which the plain TUI does.
 (cd "$work/proj" && exec "$nvim" --headless --clean -u "$work/init.lua" --listen "$sock" main.go) >"$work/nvim.out" 2>&1 &
-nvim_pid=$!
+for _ in $(seq 1 200); do [ -S "$sock" ] && break; sleep 0.05; done
+"${tm[@]}" new-session -d -s nv -x 90 -y 24 "env TERM=xterm-256color '$nvim' --remote-ui --server '$sock'"
+if [ -n "${UNMASK_SCREEN_DIR:-}" ]; then
+	mkdir -p "$UNMASK_SCREEN_DIR"
+	export UNMASK_CAPTURE="${tm[*]} capture-pane -p -e -t nv > '$UNMASK_SCREEN_DIR/nvim.ansi'"
+fi
 
 if ! "$nvim" --clean -l editors/nvim/test/e2e.lua "$sock" "$work/proj/main.go" "$work"; then
 	echo "--- Neovim's LSP log (last 40 lines)" >&2
 	tail -40 "$work/state/nvim/lsp.log" >&2 || true
 	exit 1
 fi
-wait "$nvim_pid" 2>/dev/null || true
-nvim_pid=
 
 # The same request through `unmask complete`: the ghost text must be exactly
 # what the server inserts there.
 pos=$(cat "$work/request.pos")
 cp "$work/request.go" "$work/proj/request.go"
-if ! want=$("$bin" complete "$work/proj/request.go:$pos" 2>"$work/complete.err"); then
+if ! want=$("${complete[@]}" "$work/proj/request.go:$pos" 2>"$work/complete.err"); then
 	echo "editors-nvim: FAIL: unmask complete request.go:$pos failed:" >&2
 	cat "$work/complete.err" >&2
 	exit 1

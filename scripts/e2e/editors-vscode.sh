@@ -52,11 +52,15 @@ echo "editors-vscode: extension type-checked, unit tests passed, packaged ($(du 
 mkdir -p "$deps/bin"
 bin="${UNMASK_BIN:-$deps/bin/unmask}"
 [ -n "${UNMASK_BIN:-}" ] || go build -o "$bin" ./cmd/unmask
+# UNMASK_MODEL: a checkpoint folder instead of the model embedded in the
+# binary; the editor passes it to the server through its settings.
+model="${UNMASK_MODEL:-}"
+complete=("$bin" complete ${model:+--model "$model"})
 
 cp -r editors/testdata/gofile "$work/proj"
 line=16
 awk -v n=$line 'NR == n { $0 = "\t\tfmt." } { print }' "$work/proj/main.go" >"$work/proj/request.go"
-if ! "$bin" complete "$work/proj/request.go:$line:7" >"$work/want.txt" 2>"$work/complete.err"; then
+if ! "${complete[@]}" "$work/proj/request.go:$line:7" >"$work/want.txt" 2>"$work/complete.err"; then
 	cat "$work/complete.err" >&2
 	echo "editors-vscode: FAIL: unmask complete request.go:$line:7 failed" >&2
 	exit 1
@@ -76,6 +80,7 @@ mkdir -p "$work/data/User"
 cat >"$work/data/User/settings.json" <<JSON
 {
   "unmask.path": "$bin",
+  "unmask.model": $( [ -n "$model" ] && printf '"%s"' "$model" || echo null ),
   "editor.inlineSuggest.enabled": true,
   "editor.quickSuggestions": { "other": false, "comments": false, "strings": false },
   "editor.suggestOnTriggerCharacters": false,

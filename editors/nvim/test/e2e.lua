@@ -139,6 +139,10 @@ if text ~= g.text then
   fail(('extmark shows %q, the plugin holds %q'):format(g.text, text))
 end
 print(('editors-nvim: ghost text after "fmt.": %q (%.0f ms after the keystroke)'):format(g.text, ms))
+if os.getenv('UNMASK_CAPTURE') then
+  vim.wait(100) -- let the screen redraw
+  vim.fn.system(os.getenv('UNMASK_CAPTURE'))
+end
 
 -- What the ghost text answered: the buffer and cursor at that moment.
 local before = buffer_lines()

@@ -29,7 +29,7 @@ M.defaults = {
     prev = '<M-[>',
     dismiss = '<C-]>',
   },
-  -- Highlight group of the ghost text (linked to Comment unless defined).
+  -- Highlight group of the ghost text (grey italic unless defined).
   hl_group = 'UnmaskSuggestion',
 }
 

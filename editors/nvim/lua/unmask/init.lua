@@ -283,9 +283,9 @@ end
 -- setup sets the options and enables the plugin.
 function M.setup(opts)
   config.set(opts)
-  if vim.fn.hlexists(config.options.hl_group) == 0 or next(api.nvim_get_hl(0, { name = config.options.hl_group })) == nil then
-    api.nvim_set_hl(0, config.options.hl_group, { link = 'Comment', default = true })
-  end
+  -- Grey and italic, like copilot.vim's suggestion colour: many
+  -- colorschemes leave Comment uncoloured in 256-colour terminals.
+  api.nvim_set_hl(0, config.options.hl_group, { fg = '#808080', ctermfg = 244, italic = true, default = true })
   if enabled then
     api.nvim_clear_autocmds({ group = group })
   end
