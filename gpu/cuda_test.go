@@ -8,6 +8,7 @@ package gpu
 // and run them on the device from this folder (gpu/device/run.sh does).
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -58,10 +59,10 @@ func (o *opHarness) pair(data []float32) pair {
 	copy(h.h, data)
 	d, err := o.e.alloc(len(data))
 	if err != nil {
-		o.t.Fatal(err)
+		panic(err)
 	}
 	if err := o.e.upload(d, data); err != nil {
-		o.t.Fatal(err)
+		panic(err)
 	}
 	return pair{h: h, d: d, n: len(data)}
 }
@@ -70,7 +71,7 @@ func (o *opHarness) check(name string, p pair, tol float64) {
 	o.t.Helper()
 	got := make([]float32, p.n)
 	if err := o.e.download(got, p.d); err != nil {
-		o.t.Fatal(err)
+		panic(err)
 	}
 	worst, at := 0.0, 0
 	for i, v := range got {
@@ -104,7 +105,7 @@ func (o *opHarness) weight(r *rand.Rand, out, in int, bf16, bias bool) (hw, dw *
 		dw.h32 = append([]float32(nil), data...)
 	}
 	if err := o.e.uploadWeight(dw); err != nil {
-		o.t.Fatal(err)
+		panic(err)
 	}
 	if bias {
 		b := o.pair(randVec(r, out, 0.1))
@@ -124,7 +125,17 @@ func TestCUDAOpsMatchReference(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("device %+v, matmul %s", e.info, mode)
-		err = e.do(func() error { runOps(t, e, mode); return nil })
+		// The ops run on the device thread, where t.Fatal (runtime.Goexit)
+		// would end the thread: failures there panic and are recovered.
+		err = e.do(func() (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("%v", r)
+				}
+			}()
+			runOps(t, e, mode)
+			return nil
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +178,7 @@ func runOps(t *testing.T, e *cudaExec, mode string) {
 				y := o.pair(randVec(r, rows*4864, 1))
 				h.matmul(y.h, x.h, hw, rows, acc)
 				if err := e.matmul(y.d, x.d, dw, rows, acc); err != nil {
-					t.Fatal(err)
+					panic(err)
 				}
 				tol := float64(tolMatmul)
 				usesBlas := e.blas != nil && (mode == "cublas" || rows >= CublasMinRows)
@@ -228,7 +239,7 @@ func runOps(t *testing.T, e *cudaExec, mode string) {
 		di, dl, de := make([]int32, 4*k), make([]float32, 4*k), make([]float32, 4)
 		h.topk(lp.h, 4, vocab, k, hi, hl, he)
 		if err := e.topk(lp.d, 4, vocab, k, di, dl, de); err != nil {
-			t.Fatal(err)
+			panic(err)
 		}
 		for i := range hi {
 			if hi[i] != di[i] || math.Abs(float64(hl[i]-dl[i])) > tolTopK {

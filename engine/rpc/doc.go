@@ -42,8 +42,8 @@
 //	case cfg.EngineSocket != "":                 // shared engine, started by the user
 //		start = rpc.DialStarter(cfg.EngineSocket, rpc.WithLogger(log))
 //	case cfg.Device == "cuda":                   // our own engine process
-//		exe, _ := os.Executable()
-//		start = rpc.ProcessStarter(exe, []string{"engine", "--device", "cuda", "--model", dir, "--listen", "stdio"}, rpc.WithLogger(log))
+//		// unmask-cuda: the binary built with -tags cuda (see Config.Executable)
+//		start = rpc.ProcessStarter("unmask-cuda", []string{"engine", "--device", "cuda", "--model", dir, "--listen", "stdio"}, rpc.WithLogger(log))
 //	}
 //	backend := engine.Backend(local)
 //	if start != nil {
@@ -51,7 +51,8 @@
 //	}
 //	decoder := infill.New(backend, tok)
 //
-// or, in one call, Open(ctx, Config{...}, local, log). The fallback starts the
+// or, in one call, Open(ctx, Config{Device: "cuda", Model: dir}, local, log)
+// (Config{Socket: path} for a shared engine). The fallback starts the
 // engine in the background and runs sessions locally until it is up; it logs
 // why it is not using the engine, restarts a dead engine with exponential
 // back-off, moves a session whose engine died mid-call to the CPU engine

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
 
 	"github.com/unmask/unmask/engine"
 )
@@ -20,7 +22,10 @@ type Config struct {
 	// Model is the checkpoint folder passed to a started engine ("" = the
 	// embedded default model).
 	Model string
-	// Executable is the unmask binary to start; "" = this process's own.
+	// Executable is the unmask binary to start with device cuda. "" looks
+	// for CUDAExecutable beside this process's binary, then on PATH, then
+	// takes this process's own binary (which, built without -tags cuda,
+	// exits saying so: the fallback logs it and stays on the CPU).
 	Executable string
 }
 
@@ -40,8 +45,8 @@ func Open(ctx context.Context, cfg Config, local engine.Backend, log *slog.Logge
 		exe := cfg.Executable
 		if exe == "" {
 			var err error
-			if exe, err = os.Executable(); err != nil {
-				return nil, fmt.Errorf("rpc: finding the unmask binary: %w", err)
+			if exe, err = cudaExecutable(); err != nil {
+				return nil, err
 			}
 		}
 		args := []string{"engine", "--device", "cuda", "--listen", "stdio"}
@@ -53,4 +58,24 @@ func Open(ctx context.Context, cfg Config, local engine.Backend, log *slog.Logge
 		return nil, fmt.Errorf("rpc: device %q: want cpu or cuda", cfg.Device)
 	}
 	return NewFallback(local, start, FallbackOptions{Log: log}), nil
+}
+
+// CUDAExecutable is the name of the unmask binary built with -tags cuda. The
+// language server's own build must not link CUDA (gorgonia.org/cu exits the
+// process on machines without a GPU), so the engine is a second binary.
+const CUDAExecutable = "unmask-cuda"
+
+func cudaExecutable() (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("rpc: finding the unmask binary: %w", err)
+	}
+	beside := filepath.Join(filepath.Dir(self), CUDAExecutable)
+	if fi, err := os.Stat(beside); err == nil && !fi.IsDir() {
+		return beside, nil
+	}
+	if p, err := exec.LookPath(CUDAExecutable); err == nil {
+		return p, nil
+	}
+	return self, nil
 }
