@@ -23,6 +23,10 @@ type Config struct {
 	// Forward is how many characters of each completion Spans.Put writes
 	// forwarding entries for (Tabby writes 50). -1 turns forwarding off.
 	Forward int
+	// DraftScanBack is how many typed characters Drafts.Get looks back
+	// over. Drafts are found only this way (the next request always comes
+	// a keystroke later), so it is separate from ScanBack. -1 turns it off.
+	DraftScanBack int
 
 	SpanBytes    int64 // ristretto capacity for finished completions, bytes
 	MaxDocs      int   // documents whose pinned completions are kept
@@ -36,14 +40,15 @@ type Config struct {
 // README "Caches"), 32 MB of spans, 64 MB of drafts, 512 MB of sessions.
 func DefaultConfig() Config {
 	return Config{
-		PrefixWindow: 2048,
-		SuffixWindow: 512,
-		ScanBack:     128,
-		Forward:      -1,
-		SpanBytes:    32 << 20,
-		MaxDocs:      256,
-		DraftBytes:   64 << 20,
-		SessionBytes: 512 << 20,
+		PrefixWindow:  2048,
+		SuffixWindow:  512,
+		ScanBack:      128,
+		Forward:       -1,
+		DraftScanBack: 128,
+		SpanBytes:     32 << 20,
+		MaxDocs:       256,
+		DraftBytes:    64 << 20,
+		SessionBytes:  512 << 20,
 	}
 }
 
@@ -64,6 +69,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Forward == 0 {
 		cfg.Forward = d.Forward
+	}
+	if cfg.DraftScanBack == 0 {
+		cfg.DraftScanBack = d.DraftScanBack
 	}
 	if cfg.SpanBytes == 0 {
 		cfg.SpanBytes = d.SpanBytes
@@ -86,6 +94,8 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("%w: ScanBack %d < -1", ErrConfig, cfg.ScanBack)
 	case cfg.Forward < -1:
 		return cfg, fmt.Errorf("%w: Forward %d < -1", ErrConfig, cfg.Forward)
+	case cfg.DraftScanBack < -1:
+		return cfg, fmt.Errorf("%w: DraftScanBack %d < -1", ErrConfig, cfg.DraftScanBack)
 	case cfg.SpanBytes < 0:
 		return cfg, fmt.Errorf("%w: SpanBytes %d < 0", ErrConfig, cfg.SpanBytes)
 	case cfg.MaxDocs < 0:

@@ -77,7 +77,7 @@
 // A Drafts[V] keeps partial spans, V being infill's *Draft (anything with
 // Bytes()). A decode that was cancelled or ran out of its time budget Puts its
 // draft; the next request in the same document whose context is the same or
-// extends it by up to ScanBack typed characters Gets it back, with the
+// extends it by up to DraftScanBack typed characters Gets it back, with the
 // characters typed since, and warm-starts from it. Drafts are few and large,
 // so they sit in a plain byte-capped LRU (Config.DraftBytes) rather than in
 // ristretto, whose admission would drop exactly the fresh draft needed next.

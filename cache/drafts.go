@@ -52,7 +52,7 @@ func NewDrafts[V Sized](cfg Config) (*Drafts[V], error) {
 		return nil, err
 	}
 	d := &Drafts[V]{
-		win:      windows{prefix: cfg.PrefixWindow, suffix: cfg.SuffixWindow, scan: max(cfg.ScanBack, 0)},
+		win:      windows{prefix: cfg.PrefixWindow, suffix: cfg.SuffixWindow, scan: max(cfg.DraftScanBack, 0)},
 		maxBytes: cfg.DraftBytes,
 		byDoc:    make(map[string][]*list.Element),
 	}
@@ -106,7 +106,7 @@ func (d *Drafts[V]) Put(doc, prefix, suffix string, v V) {
 }
 
 // Get returns the newest draft of doc whose context is this one less up to
-// ScanBack typed characters, and those characters. Whether the draft fits
+// DraftScanBack typed characters, and those characters. Whether the draft fits
 // what was typed is the caller's call.
 func (d *Drafts[V]) Get(doc, prefix, suffix string) (v V, typed string, ok bool) {
 	fp := *d.fp.Load()

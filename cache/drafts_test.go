@@ -3,7 +3,7 @@ package cache
 import "testing"
 
 func TestDrafts(t *testing.T) {
-	d, err := NewDrafts[sized](Config{Fingerprint: "m", ScanBack: 8})
+	d, err := NewDrafts[sized](Config{Fingerprint: "m", DraftScanBack: 8})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,8 +143,9 @@ func TestScanOffThroughNew(t *testing.T) {
 	if got, ok := c.Spans.Lookup("a.go", goPrefix+"fmt", goSuffix); ok {
 		t.Errorf("Lookup 3 characters on = %q with scanning and forwarding off, want a miss", got)
 	}
-	if _, _, ok := c.Drafts.Get("a.go", goPrefix+"f", goSuffix); ok {
-		t.Errorf("Drafts.Get scanned back with scanning off")
+	c.Drafts.Put("a.go", goPrefix, goSuffix, sized{"d", 10})
+	if _, typed, ok := c.Drafts.Get("a.go", goPrefix+"f", goSuffix); !ok || typed != "f" {
+		t.Errorf("Drafts.Get = %q, %v with span scanning off, want %q, true: drafts scan on their own", typed, ok, "f")
 	}
 }
 
