@@ -22,7 +22,9 @@ type Cost struct {
 	KVBytesPerToken int64         // session memory per context token
 }
 
-// DefaultCost is the stated cost model of the fake engine.
+// DefaultCost is the stated cost model of the fake engine: an engine about
+// ten times faster than the CPU engine measured on the shared development
+// machine (MeasuredCPUCost), as on a quiet multi-core CPU or a GPU.
 func DefaultCost() Cost {
 	return Cost{
 		PrefillPerToken: 50 * time.Microsecond,
@@ -31,6 +33,17 @@ func DefaultCost() Cost {
 		BytesPerToken:   3.5,
 		KVBytesPerToken: 2 * 4 * 512 * 8, // k and v, f32, width 512, 8 layers
 	}
+}
+
+// MeasuredCPUCost is the cost BenchmarkEngineCost measured for the real CPU
+// engine at the default model's shape on the 2-core development machine
+// while it was shared (load average about 16): 960 µs per context token,
+// 126 ms per forward pass.
+func MeasuredCPUCost() Cost {
+	c := DefaultCost()
+	c.PrefillPerToken = 960 * time.Microsecond
+	c.PerForward = 126 * time.Millisecond
+	return c
 }
 
 // Quality is how often the fake engine predicts the truth.

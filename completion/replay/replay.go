@@ -37,6 +37,9 @@ type Config struct {
 	// Wired uses completion's own cache wiring (Engine.Cache) for typing
 	// through instead of the harness's; leave Spans off with it.
 	Wired bool
+	// LinePause is an extra pause after each newline (0: none), the time a
+	// user spends reading or thinking between lines.
+	LinePause time.Duration
 	// Typos is the probability, per character, that the user first types a
 	// wrong character and deletes it (two more keystrokes, two requests).
 	Typos float64
@@ -189,8 +192,13 @@ func Run(cfg Config) (Report, error) {
 	// Positions in UTF-16, the LSP default every editor speaks.
 	var line, col uint32
 	i := 0 // bytes of the file typed
+	var next time.Duration // virtual time of the next keystroke
 	for _, k := range keystrokes(cfg) {
-		h.now = time.Duration(rep.Keystrokes) * interval
+		h.now = next
+		next += interval
+		if k.text == "\n" {
+			next += cfg.LinePause
+		}
 		rep.Keystrokes++
 		if sp := h.spec; sp != nil && sp.end <= h.now {
 			h.commitSpec()
@@ -217,7 +225,7 @@ func Run(cfg Config) (Report, error) {
 			hint = -1 // a context that is not the file's
 		}
 
-		b := &virtualBudget{left: interval}
+		b := &virtualBudget{left: next - h.now}
 		ctx := withBudget(context.WithValue(context.Background(), hintKey{}, hint), b)
 		t0 := time.Now()
 		res, err := eng.Complete(ctx, completion.Request{Doc: doc, Position: completion.Position{Line: line, Character: col}, Encoding: completion.UTF16, Settings: cfg.Settings})

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // replayFile is the file typed: a real Go file of 427 lines from the Go
@@ -105,13 +106,34 @@ func TestReplay(t *testing.T) {
 	}
 }
 
+// cpuConfigs replay the file at the CPU engine's measured cost, with a
+// 2 s pause after each line: at 10 characters a second and 126 ms a
+// forward pass no request finishes between keystrokes, only in pauses.
+func cpuConfigs(file string) []Config {
+	q := Quality{Exact: 0.5, Seed: 1}
+	c := MeasuredCPUCost()
+	p := 2 * time.Second
+	return []Config{
+		{Name: "CPU cost, caches off", File: file, Quality: q, Cost: c, LinePause: p, ScanBack: -1, Forward: -1},
+		{Name: "CPU cost, completion.Cache", File: file, Quality: q, Cost: c, LinePause: p, Wired: true, Engine: true},
+		{Name: "CPU cost, on, scan back 128", File: file, Quality: q, Cost: c, LinePause: p, Spans: true, ScanBack: 128, Forward: -1, Engine: true, Speculate: true},
+	}
+}
+
 // BenchmarkReplay replays the whole file once per configuration and prints
 // the side-by-side tables (go test -run '^$' -bench Replay -benchtime 1x -v).
 func BenchmarkReplay(b *testing.B) {
 	file := goFile(b)
-	var reps, typos []Report
+	var reps, typos, cpu []Report
 	for b.Loop() {
-		reps, typos = reps[:0], typos[:0]
+		reps, typos, cpu = reps[:0], typos[:0], cpu[:0]
+		for _, cfg := range cpuConfigs(file) {
+			r, err := Run(cfg)
+			if err != nil {
+				b.Fatalf("%s: %v", cfg.Name, err)
+			}
+			cpu = append(cpu, r)
+		}
 		for _, cfg := range configs(file) {
 			r, err := Run(cfg)
 			if err != nil {
@@ -128,8 +150,8 @@ func BenchmarkReplay(b *testing.B) {
 		}
 	}
 	c := DefaultCost()
-	b.Logf("replay of $GOROOT/%s (%d bytes), 10 chars/s, fake engine (prefill %v/token, %v/forward, %.0f tokens/step, exact %.0f%%):\n%s\n%s",
-		replayFile, len(file), c.PrefillPerToken, c.PerForward, c.TokensPerStep, 100*configs(file)[0].Quality.Exact, Table(reps), Table(typos))
+	b.Logf("replay of $GOROOT/%s (%d bytes), 10 chars/s, fake engine (prefill %v/token, %v/forward, %.0f tokens/step, exact %.0f%%):\n%s\n%s\nat the measured CPU cost, with a 2 s pause after each line:\n%s",
+		replayFile, len(file), c.PrefillPerToken, c.PerForward, c.TokensPerStep, 100*configs(file)[0].Quality.Exact, Table(reps), Table(typos), Table(cpu))
 	off, on := reps[0], reps[3]
 	b.ReportMetric(float64(Percentile(on.TypedLatency, 99).Microseconds()), "typed-p99-µs")
 	b.ReportMetric(float64(Percentile(on.LookupLatency, 99).Nanoseconds()), "lookup-hit-p99-ns")
