@@ -191,7 +191,7 @@ func Run(cfg Config) (Report, error) {
 	doc := completion.NewDocument(uri, "go", 1, "")
 	// Positions in UTF-16, the LSP default every editor speaks.
 	var line, col uint32
-	i := 0 // bytes of the file typed
+	i := 0                 // bytes of the file typed
 	var next time.Duration // virtual time of the next keystroke
 	for _, k := range keystrokes(cfg) {
 		h.now = next
