@@ -67,7 +67,7 @@ func (d *Document) windowLocked(off, budget int) Window {
 	}
 	var tree *sitter.Tree
 	if d.syn != nil {
-		tree = d.syn.parse([]byte(text))
+		tree = d.syn.parse(text)
 	}
 	if tree == nil {
 		pStart, sEnd := lineWindow(text, off, limit)
@@ -145,10 +145,12 @@ func (d *Document) windowLocked(off, budget int) Window {
 	}
 
 	// The rest of the budget: 3/4 before, 1/4 after, cut at the start (end)
-	// of a top-level node where one falls in range, else at a line.
+	// of a top-level node where one falls in range, else at a line. The
+	// shares are fixed, not what one side leaves to the other: the suffix
+	// comes first in the model's input, so it must not move while the user
+	// types, or the session's KV cache is lost at every keystroke.
 	pStart := cutBefore(text, root, keepStart, keepStart-left*3/4, max(hEnd, 0))
-	left -= keepStart - pStart
-	sEnd := cutAfter(text, root, keepEnd, keepEnd+left)
+	sEnd := cutAfter(text, root, keepEnd, keepEnd+left/4)
 	if sig != "" && pStart <= lineStart(text, int(typeNode.StartByte())) {
 		sig = "" // the window reaches the type's signature anyway
 	}
@@ -218,7 +220,7 @@ func lineWindow(text string, off, limit int) (start, end int) {
 	if start > 0 {
 		start = min(nextLine(text, start), off)
 	}
-	end = min(off+(limit-(off-start)), len(text))
+	end = min(off+limit/4, len(text)) // a fixed share: see windowLocked
 	if end < len(text) {
 		end = max(lineStart(text, end), off)
 	}

@@ -130,7 +130,7 @@ func (d *Document) Apply(version int32, changes []Change, enc Encoding) error {
 			// Reparse now: an edited tree reports wrong positions until
 			// reparsed, and an incremental parse costs well under a
 			// millisecond.
-			d.syn.parse([]byte(text))
+			d.syn.parse(text)
 		}
 	}
 	return nil

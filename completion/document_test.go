@@ -12,7 +12,7 @@ func TestDocumentApply(t *testing.T) {
 	d := NewDocument("file:///a.go", "go", 1, "package main\n\nfunc main() {\n}\n")
 	defer d.Close()
 	d.mu.Lock()
-	d.syn.parse([]byte(d.text)) // a tree exists, so edits are incremental
+	d.syn.parse(d.text) // a tree exists, so edits are incremental
 	d.mu.Unlock()
 	steps := []struct {
 		changes []Change
@@ -41,7 +41,7 @@ func TestDocumentApply(t *testing.T) {
 		// The incrementally updated tree equals a fresh parse, positions
 		// included.
 		d.mu.Lock()
-		tree := d.syn.parse([]byte(d.text))
+		tree := d.syn.parse(d.text)
 		got := dump(tree.RootNode())
 		d.mu.Unlock()
 		p := sitter.NewParser()

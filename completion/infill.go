@@ -33,6 +33,11 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 		s.Threshold = req.Settings.Threshold
 	}
 	s.TimeBudget = req.Settings.TimeBudget
+	// The window was cut to an estimate of ContextTokens; the decoder
+	// holds the context to it in real tokens (a tokenizer may spend more
+	// tokens per byte than the estimate, and attention cost grows with the
+	// square of the context).
+	s.MaxContext = req.Settings.ContextTokens
 	ireq := infill.Request{Prefix: req.Prefix, Suffix: req.Suffix, Settings: s}
 	res, err := f.Cache.infill(ctx, f, req.Document, ireq)
 	if err != nil {

@@ -93,7 +93,7 @@ func (s *syntax) edit(e sitter.EditInput) {
 
 // parse brings the tree up to date with src. On failure the parser is
 // replaced and the tree dropped; callers fall back to line windows.
-func (s *syntax) parse(src []byte) *sitter.Tree {
+func (s *syntax) parse(src string) *sitter.Tree {
 	if s.tree != nil && !s.stale {
 		return s.tree
 	}
@@ -102,7 +102,7 @@ func (s *syntax) parse(src []byte) *sitter.Tree {
 		s.parser.SetLanguage(s.lang)
 		s.parser.SetOperationLimit(parseLimit)
 	}
-	tree, err := s.parser.ParseCtx(context.Background(), s.tree, src)
+	tree, err := s.parser.ParseCtx(context.Background(), s.tree, []byte(src))
 	if err != nil || tree == nil {
 		s.parser.Close()
 		s.parser = nil
