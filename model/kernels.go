@@ -71,6 +71,78 @@ func matmul(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int, b 
 	}
 }
 
+// matmulBF16Ref is matmulRef with BF16 weights (widened exactly to float32).
+func matmulBF16Ref(y []float32, ldy int, x []float32, ldx int, w []uint16, ldw int, b []float32, T, K, lo, hi int) {
+	for t := 0; t < T; t++ {
+		xr := x[t*ldx : t*ldx+K]
+		for n := lo; n < hi; n++ {
+			wr := w[n*ldw : n*ldw+K]
+			var s float32
+			for k, xv := range xr {
+				s += xv * math.Float32frombits(uint32(wr[k])<<16)
+			}
+			if b != nil {
+				s += b[n]
+			}
+			y[t*ldy+n] = s
+		}
+	}
+}
+
+// matmulBF16 is matmul with BF16 weights used in place: half the weight
+// bytes, float32 arithmetic (the weights widen exactly).
+func matmulBF16(y []float32, ldy int, x []float32, ldx int, w []uint16, ldw int, b []float32, T, K, lo, hi int) {
+	if kern != kernAVX512 || K < 16 {
+		matmulBF16Ref(y, ldy, x, ldx, w, ldw, b, T, K, lo, hi)
+		return
+	}
+	kv := K &^ 15
+	var acc [16]float32
+	n := lo
+	for ; n+4 <= hi; n += 4 {
+		t := 0
+		for ; t+4 <= T; t += 4 {
+			tile4b(&x[t*ldx], ldx, &w[n*ldw], ldw, kv, &acc)
+			for i := 0; i < 4; i++ {
+				for j := 0; j < 4; j++ {
+					s := acc[i*4+j]
+					if kv < K {
+						s += dotTailBF16(x[(t+i)*ldx+kv:(t+i)*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
+					}
+					if b != nil {
+						s += b[n+j]
+					}
+					y[(t+i)*ldy+n+j] = s
+				}
+			}
+		}
+		for ; t < T; t++ {
+			tile1b(&x[t*ldx], &w[n*ldw], ldw, kv, &acc)
+			for j := 0; j < 4; j++ {
+				s := acc[j]
+				if kv < K {
+					s += dotTailBF16(x[t*ldx+kv:t*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
+				}
+				if b != nil {
+					s += b[n+j]
+				}
+				y[t*ldy+n+j] = s
+			}
+		}
+	}
+	if n < hi {
+		matmulBF16Ref(y, ldy, x, ldx, w, ldw, b, T, K, n, hi)
+	}
+}
+
+func dotTailBF16(a []float32, b []uint16) float32 {
+	var s float32
+	for i, v := range a {
+		s += v * math.Float32frombits(uint32(b[i])<<16)
+	}
+	return s
+}
+
 func dotTail(a, b []float32) float32 {
 	var s float32
 	for i, v := range a {

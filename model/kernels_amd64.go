@@ -20,6 +20,21 @@ func tile4x4AVX2(x *float32, ldx int, w *float32, ldw int, k int, acc *[16]float
 //go:noescape
 func tile1x4AVX2(x *float32, w *float32, ldw int, k int, acc *[16]float32)
 
+//go:noescape
+func tile4x4BF16AVX512(x *float32, ldx int, w *uint16, ldw int, k int, acc *[16]float32)
+
+//go:noescape
+func tile1x4BF16AVX512(x *float32, w *uint16, ldw int, k int, acc *[16]float32)
+
+// tile4b and tile1b are tile4 and tile1 for BF16 weights (AVX-512 only).
+func tile4b(x *float32, ldx int, w *uint16, ldw int, k int, acc *[16]float32) {
+	tile4x4BF16AVX512(x, ldx, w, ldw, k, acc)
+}
+
+func tile1b(x *float32, w *uint16, ldw int, k int, acc *[16]float32) {
+	tile1x4BF16AVX512(x, w, ldw, k, acc)
+}
+
 var (
 	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL // VL: the reductions use ymm/xmm 16-31
 	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA

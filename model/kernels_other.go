@@ -8,3 +8,5 @@ func useKernel(name string) bool { return name == "go" }
 // tile4 and tile1 are never called here: kern stays kernGo.
 func tile4(x *float32, ldx int, w *float32, ldw int, k int, acc *[16]float32) {}
 func tile1(x *float32, w *float32, ldw int, k int, acc *[16]float32)          {}
+func tile4b(x *float32, ldx int, w *uint16, ldw int, k int, acc *[16]float32) {}
+func tile1b(x *float32, w *uint16, ldw int, k int, acc *[16]float32)          {}

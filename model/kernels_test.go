@@ -97,6 +97,16 @@ func BenchmarkMatmul(b *testing.B) {
 				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
+		if useKernel("avx512") {
+			wb := toBF16(w)
+			b.Run(fmt.Sprintf("avx512-bf16/%dx%dx%d", sh.T, sh.N, sh.K), func(b *testing.B) {
+				for b.Loop() {
+					matmulBF16(y, sh.N, x, sh.K, wb, sh.K, nil, sh.T, sh.K, 0, sh.N)
+				}
+				flops := 2 * float64(sh.T*sh.N*sh.K) * float64(b.N)
+				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 	}
 }
 
@@ -166,4 +176,85 @@ func BenchmarkPrefill(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(512*b.N)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+func toBF16(v []float32) []uint16 {
+	out := make([]uint16, len(v))
+	for i, f := range v {
+		out[i] = f32ToBF16(f)
+	}
+	return out
+}
+
+// TestMatmulBF16 holds the BF16-in-place kernel to the float32 reference
+// on the widened weights.
+func TestMatmulBF16(t *testing.T) {
+	if !useKernel("avx512") {
+		t.Skip("no AVX-512: BF16 weights in place are not offered")
+	}
+	defer useKernel(kernelName)
+	r := rng{s: 3}
+	for _, sh := range []struct{ T, N, K int }{{1, 4, 16}, {5, 9, 32}, {33, 37, 100}, {4, 12, 896}} {
+		x, w := randSlice(&r, sh.T*sh.K), randSlice(&r, sh.N*sh.K)
+		wb := toBF16(w)
+		for i := range w {
+			w[i] = math.Float32frombits(uint32(wb[i]) << 16)
+		}
+		want, got := make([]float32, sh.T*sh.N), make([]float32, sh.T*sh.N)
+		matmulRef(want, sh.N, x, sh.K, w, sh.K, nil, sh.T, sh.K, 0, sh.N)
+		matmulBF16(got, sh.N, x, sh.K, wb, sh.K, nil, sh.T, sh.K, 0, sh.N)
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-4 {
+				t.Fatalf("matmulBF16 %dx%dx%d [%d] = %g, want %g", sh.T, sh.N, sh.K, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestUseBF16 checks a model switched to BF16 weights against the same
+// model with its float32 weights rounded to BF16.
+func TestUseBF16(t *testing.T) {
+	if !useKernel("avx512") {
+		t.Skip("no AVX-512")
+	}
+	defer useKernel(kernelName)
+	for _, tied := range []bool{false, true} {
+		cfg := tinyConfig(engine.ContextCausal)
+		cfg.HeadDim, cfg.Hidden, cfg.Tied = 16, 64, tied
+		a, _ := NewRandom(cfg, 5)
+		b, _ := NewRandom(cfg, 5)
+		for _, tt := range modelTensors(a) {
+			if len(tt.shape) != 2 {
+				continue // norms and biases stay float32
+			}
+			for i, v := range tt.data {
+				tt.data[i] = math.Float32frombits(uint32(f32ToBF16(v)) << 16)
+			}
+		}
+		if err := b.UseBF16(); err != nil {
+			t.Fatal(err)
+		}
+		var outs [2][]engine.Prediction
+		for i, m := range []*Model{a, b} {
+			s, err := m.NewSession(engine.SessionOptions{MaxContext: 64})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Prefill(context.Background(), seqTokens(30, 2)); err != nil {
+				t.Fatal(err)
+			}
+			outs[i] = engine.NewPredictions(5, 0)
+			if err := s.Denoise(context.Background(), []int32{4, 96, 96, 96, 96}, 0, outs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range outs[0] {
+			for j, c := range outs[0][i].Candidates {
+				d := outs[1][i].Candidates[j]
+				if c.ID != d.ID || math.Abs(float64(c.LogProb-d.LogProb)) > 1e-5 {
+					t.Errorf("tied %v pos %d cand %d: float32 %v, BF16 %v", tied, i, j, c, d)
+				}
+			}
+		}
+	}
 }

@@ -260,14 +260,18 @@ func (s *session) forward(p0, T int, causal bool, outFrom, outN int) {
 	H, hd := c.Hidden, c.HeadDim
 	half := hd / 2
 	for t := 0; t < T; t++ {
-		e := s.m.embed[int(s.seq[t])*H : (int(s.seq[t])+1)*H]
 		xr := s.x[t*H : (t+1)*H]
-		if c.EmbedScale != 0 {
-			for i, v := range e {
-				xr[i] = v * c.EmbedScale
-			}
+		if s.m.embed != nil {
+			copy(xr, s.m.embed[int(s.seq[t])*H:(int(s.seq[t])+1)*H])
 		} else {
-			copy(xr, e)
+			for i, b := range s.m.embedB[int(s.seq[t])*H : (int(s.seq[t])+1)*H] {
+				xr[i] = math.Float32frombits(uint32(b) << 16)
+			}
+		}
+		if c.EmbedScale != 0 {
+			for i := range xr {
+				xr[i] *= c.EmbedScale
+			}
 		}
 	}
 	ropeTables(s.cos, s.sin, s.invFreq, p0, T)
@@ -356,7 +360,12 @@ type mmJob struct {
 }
 
 func (j *mmJob) run(_, lo, hi int) {
-	if lo < hi {
+	if lo >= hi {
+		return
+	}
+	if j.l.wb != nil {
+		matmulBF16(j.y, j.l.out, j.x, j.l.in, j.l.wb, j.l.in, j.l.b, j.T, j.l.in, lo, hi)
+	} else {
 		matmul(j.y, j.l.out, j.x, j.l.in, j.l.w, j.l.in, j.l.b, j.T, j.l.in, lo, hi)
 	}
 }

@@ -72,6 +72,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	prefillRuns := fs.Int("prefill-runs", 3, "prefills timed (the median is reported)")
 	steps := fs.Int("steps", 10, "denoise steps timed (the median is reported)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	bf16 := fs.Bool("bf16", false, "keep weights in BF16 and multiply in place (AVX-512; half the memory)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -107,6 +108,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	defer m.Close()
 	m.SetThreads(*threads)
+	kernel := model.KernelName()
+	if *bf16 {
+		if err := m.UseBF16(); err != nil {
+			return err
+		}
+		kernel += "-bf16"
+	}
 	info := m.Info()
 	s, err := m.NewSession(engine.SessionOptions{MaxContext: *ctxLen, MaxBlock: *block})
 	if err != nil {
@@ -155,7 +163,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	denCPU := (cpuTime() - cpu0) / time.Duration(*steps)
 	r := benchResult{
-		Model: name, Kernel: model.KernelName(), Context: *ctxLen, Block: *block, Threads: *threads,
+		Model: name, Kernel: kernel, Context: *ctxLen, Block: *block, Threads: *threads,
 		PrefillTokS:   float64(*ctxLen) / median(pre).Seconds(),
 		DenoiseStepMS: float64(median(den).Microseconds()) / 1000,
 		PrefillCPUS:   preCPU.Seconds(),
