@@ -63,13 +63,14 @@ ln -s "$bin" "$work/pathbin/unmask"
 # the line of the loop body (line 16, two tabs of indent).
 line=16
 awk -v n=$line 'NR == n { $0 = "\t\tfmt." } { print }' "$work/proj/main.go" >"$work/proj/request.go"
-if ! want=$("${complete[@]}" "$work/proj/request.go:$line:7" 2>"$work/complete.err"); then
+if ! "${complete[@]}" "$work/proj/request.go:$line:7" >"$work/want.txt" 2>"$work/complete.err"; then
 	cat "$work/complete.err" >&2
 	fail "unmask complete request.go:$line:7 failed"
 fi
 rm "$work/proj/request.go"
+want=$(cat "$work/want.txt")
 [ -n "$want" ] || fail "unmask complete gives no completion after \"fmt.\" (nothing to look for in the menu)"
-label=$(printf '%s' "$want" | head -1)
+label=$(head -1 "$work/want.txt")
 echo "editors-helix: unmask complete request.go:$line:7 = $(printf %q "$want")"
 
 "${tm[@]}" new-session -d -s hx -x 90 -y 24 \
@@ -148,7 +149,9 @@ keys ":q!" Enter
 
 {
 	head -n $((line - 1)) editors/testdata/gofile/main.go
-	printf '\t\tfmt.%s\n' "$want"
+	printf '\t\tfmt.'
+	cat "$work/want.txt"
+	printf '\n'
 	tail -n +$((line + 1)) editors/testdata/gofile/main.go
 } >"$work/want.go"
 if ! diff -u "$work/want.go" "$work/proj/main.go" >"$work/diff"; then

@@ -69,14 +69,14 @@ fi
 # what the server inserts there.
 pos=$(cat "$work/request.pos")
 cp "$work/request.go" "$work/proj/request.go"
-if ! want=$("${complete[@]}" "$work/proj/request.go:$pos" 2>"$work/complete.err"); then
+if ! "${complete[@]}" "$work/proj/request.go:$pos" >"$work/want.txt" 2>"$work/complete.err"; then
 	echo "editors-nvim: FAIL: unmask complete request.go:$pos failed:" >&2
 	cat "$work/complete.err" >&2
 	exit 1
 fi
-got=$(cat "$work/ghost.txt")
-if [ "$got" != "$want" ]; then
-	echo "editors-nvim: FAIL: ghost text $(printf %q "$got") but unmask complete prints $(printf %q "$want")" >&2
+if ! cmp -s "$work/ghost.txt" "$work/want.txt"; then
+	echo "editors-nvim: FAIL: ghost text $(printf %q "$(cat "$work/ghost.txt")") but unmask complete prints $(printf %q "$(cat "$work/want.txt")")" >&2
+	"${complete[@]}" --json "$work/proj/request.go:$pos" >&2 || true
 	exit 1
 fi
 echo "editors-nvim: ghost text equals unmask complete request.go:$pos"

@@ -66,9 +66,7 @@ if ! "${complete[@]}" "$work/proj/request.go:$line:7" >"$work/want.txt" 2>"$work
 	exit 1
 fi
 rm "$work/proj/request.go"
-# $(...) drops trailing newlines the same way in both places below.
 want=$(cat "$work/want.txt")
-printf '%s' "$want" >"$work/want.txt"
 [ -n "$want" ] || { echo "editors-vscode: FAIL: unmask complete gives no completion after \"fmt.\"" >&2; exit 1; }
 echo "editors-vscode: unmask complete request.go:$line:7 = $(printf %q "$want")"
 
@@ -120,7 +118,9 @@ fi
 
 {
 	head -n $((line - 1)) editors/testdata/gofile/main.go
-	printf '\t\tfmt.%s\n' "$want"
+	printf '\t\tfmt.'
+	cat "$work/want.txt"
+	printf '\n'
 	tail -n +$((line + 1)) editors/testdata/gofile/main.go
 } >"$work/want.go"
 if ! diff -u "$work/want.go" "$work/proj/main.go" >&2; then
