@@ -379,6 +379,6 @@ func Table(reps []Report) string {
 		return fmt.Sprintf("%d / %d", r.Stats.Sessions.Hits, r.Stats.Sessions.Misses)
 	})
 	row("speculations joined", func(r Report) string { return fmt.Sprint(r.Joined) })
-	row("forward passes saved", func(r Report) string { return fmt.Sprint(r.Stats.ForwardsSaved) })
+	row("forward passes saved (estimate)", func(r Report) string { return fmt.Sprint(r.Stats.ForwardsSaved) })
 	return sb.String()
 }
