@@ -24,6 +24,8 @@ if [ -n "$missing" ]; then
 	exit 0
 fi
 
+"$nvim" --clean -l editors/nvim/test/unit.lua
+
 mkdir -p "$deps/bin"
 bin="${UNMASK_BIN:-$deps/bin/unmask}"
 [ -n "${UNMASK_BIN:-}" ] || go build -o "$bin" ./cmd/unmask

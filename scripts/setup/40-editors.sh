@@ -165,4 +165,4 @@ install_code_server
 write_code_server_wrapper
 install_playwright
 install_extension_deps
-log "$("$ed/bin/nvim" --version | head -1); $("$ed/bin/hx" --version); code-server $("$ed/bin/code-server" --version 2>/dev/null | grep -o '^[0-9.]* ' | head -1); $(chromium --version)"
+log "$("$ed/bin/nvim" --version | head -1); $("$ed/bin/hx" --version); code-server $("$ed/bin/code-server" --version 2>/dev/null | grep -o '^[0-9.]* ' | head -1); $(chromium --version 2>/dev/null)"
