@@ -225,15 +225,19 @@ func (r *run) apply(c *canvas, out []engine.Prediction) error {
 	// may commit: a rejected draft token or a re-masked one had a token in
 	// the input, so its prediction saw it; it is decided next step.
 	ch := r.ch[:0]
-	first := -1
-	for i := 0; i < c.active && i < c.end; i++ {
+	// A causal block only predicts its leftmost open position; the
+	// sequential schedule takes the leftmost PerStep.
+	leftmost := len(c.slots)
+	switch {
+	case r.info.Attention == engine.Causal:
+		leftmost = 1
+	case r.s.Schedule == Sequential:
+		leftmost = max(r.s.PerStep, 1)
+	}
+	for i := 0; i < c.active && i < c.end && len(ch) < leftmost; i++ {
 		if c.slots[i].state != masked {
 			continue
 		}
-		if r.info.Attention == engine.Causal && first >= 0 {
-			continue // a causal block only predicts its leftmost open position
-		}
-		first = i
 		id, prob, err := r.pick(out[i], i)
 		if err != nil {
 			return err

@@ -44,6 +44,11 @@
 // top-2 probability) and "entropy" (exp(-entropy), so it lies in (0,1] like
 // the others) rank positions the same way, with PerStep > 0 selecting a fixed
 // count and otherwise the Threshold rule. Ties go to the leftmost position.
+// "sequential" commits the leftmost PerStep masked positions, whatever their
+// scores: with 1 it decodes in autoregressive order, one token per forward
+// (the reference a parallel schedule is measured against, since a
+// confidence-ranked one-per-step schedule spends steps on the padding EOS
+// positions at the block's far end, which it finds most confident).
 //
 // # Context budget
 //
@@ -84,6 +89,7 @@ const (
 	Count      Schedule = "count"      // PerStep per step by top-1 probability (LLaDA linear)
 	Margin     Schedule = "margin"     // top-1 minus top-2 probability
 	Entropy    Schedule = "entropy"    // exp(-entropy) of the position's distribution
+	Sequential Schedule = "sequential" // the leftmost PerStep masked positions (1 = autoregressive order)
 )
 
 // Settings configure one request.
@@ -255,7 +261,7 @@ func normalize(s Settings, info engine.Info) (Settings, error) {
 		s.Schedule = Confidence
 	}
 	switch s.Schedule {
-	case Confidence, Count, Margin, Entropy:
+	case Confidence, Count, Margin, Entropy, Sequential:
 	default:
 		return s, fmt.Errorf("%w: unknown schedule %q", ErrSettings, s.Schedule)
 	}
@@ -268,7 +274,7 @@ func normalize(s Settings, info engine.Info) (Settings, error) {
 	if s.PerStep < 0 || s.BlockSize < 0 || s.MaxTokens < 0 || s.MaxContext < 0 || s.MiddleLength < 0 {
 		return s, fmt.Errorf("%w: negative count", ErrSettings)
 	}
-	if s.Schedule == Count && s.PerStep == 0 {
+	if (s.Schedule == Count || s.Schedule == Sequential) && s.PerStep == 0 {
 		s.PerStep = 1
 	}
 	if (s.Schedule == Margin || s.Schedule == Entropy) && s.PerStep == 0 && s.Threshold == 0 {

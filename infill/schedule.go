@@ -165,6 +165,8 @@ func selectCommits(ch []choice, s Settings, c *canvas) []choice {
 	})
 	n := 0
 	switch {
+	case s.Schedule == Sequential:
+		n = len(ch) // apply proposed only the leftmost PerStep
 	case s.Schedule == Count:
 		n = s.PerStep
 		if k := c.step - 1 - c.planFrom; k >= 0 && k < len(c.plan) {

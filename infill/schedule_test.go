@@ -426,3 +426,28 @@ func ExampleDefaultSettings() {
 	fmt.Println(s.Schedule, s.Threshold, s.MaxTokens)
 	// Output: confidence 0.9 128
 }
+
+// The sequential schedule commits left to right whatever the scores: the
+// EOS at the far end (the most confident position) waits its turn, and the
+// first EOS ends the block.
+func TestSequentialSchedule(t *testing.T) {
+	row := []dist{d1('a', 0.3), d1('b', 0.5), d1(tEOS, 0.6), d1(tEOS, 0.99)}
+	for _, tt := range []struct {
+		perStep int
+		steps   []int32
+	}{
+		{1, []int32{1, 2, 3}},
+		{2, []int32{1, 1, 2}},
+	} {
+		b := &fakeBackend{info: ourInfo(4), script: table(row)}
+		res, _ := decode(t, b, Request{Prefix: "P", Settings: settings(func(s *Settings) { s.Schedule, s.PerStep = Sequential, tt.perStep })})
+		if res.Text != "ab" || res.Stop != StopEOS {
+			t.Errorf("sequential %d: Infill = %q (%s), want ab (eos)", tt.perStep, res.Text, res.Stop)
+		}
+		checkDraft(t, res.Draft, []int32{'a', 'b', tEOS}, tt.steps)
+	}
+	// count 1/step ranks by confidence: the far EOS goes first.
+	b := &fakeBackend{info: ourInfo(4), script: table(row)}
+	res, _ := decode(t, b, Request{Prefix: "P", Settings: settings(func(s *Settings) { s.Schedule, s.PerStep = Count, 1 })})
+	checkDraft(t, res.Draft, []int32{'a', 'b', tEOS}, []int32{4, 3, 2})
+}

@@ -32,9 +32,9 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	prefixFile := fs.String("prefix-file", "", "file holding the text before the cursor")
 	suffixFile := fs.String("suffix-file", "", "file holding the text after the cursor")
 	dir := fs.String("model", "", "checkpoint folder (default: the embedded model)")
-	schedule := fs.String("schedule", string(def.Schedule), "unmasking schedule: confidence, count, margin, entropy")
+	schedule := fs.String("schedule", string(def.Schedule), "unmasking schedule: confidence, count, margin, entropy, sequential")
 	threshold := fs.Float64("threshold", def.Threshold, "confidence (margin, entropy) threshold per step")
-	perStep := fs.Int("per-step", 0, "count schedule (and margin/entropy when > 0): tokens per step")
+	perStep := fs.Int("per-step", 0, "count and sequential schedules (and margin/entropy when > 0): tokens per step")
 	maxTokens := fs.Int("max-tokens", def.MaxTokens, "longest middle in tokens")
 	blockSize := fs.Int("block-size", 0, "masks per block (0 = the checkpoint's)")
 	temperature := fs.Float64("temperature", 0, "sampling temperature (0 = greedy)")
@@ -194,7 +194,8 @@ func sweepSettings(maxTokens int) []sweepSetting {
 		return sweepSetting{name, s}
 	}
 	rows := []sweepSetting{
-		mk("count 1/step (reference)", func(s *infill.Settings) { s.Schedule, s.PerStep = infill.Count, 1 }),
+		mk("sequential 1/step (reference)", func(s *infill.Settings) { s.Schedule, s.PerStep = infill.Sequential, 1 }),
+		mk("count 1/step", func(s *infill.Settings) { s.Schedule, s.PerStep = infill.Count, 1 }),
 		mk("count 2/step", func(s *infill.Settings) { s.Schedule, s.PerStep = infill.Count, 2 }),
 		mk("count 4/step", func(s *infill.Settings) { s.Schedule, s.PerStep = infill.Count, 4 }),
 	}

@@ -113,7 +113,7 @@ func TestInfillSweep(t *testing.T) {
 	}
 	var out bytes.Buffer
 	printSweep(&out, rows, 2)
-	if !strings.Contains(out.String(), "| count 1/step (reference) |") {
+	if !strings.Contains(out.String(), "| sequential 1/step (reference) |") {
 		t.Errorf("table:\n%s", out.String())
 	}
 	if _, err := readInfillCases(filepath.Join(t.TempDir(), "none.jsonl"), 0); err == nil {
