@@ -43,7 +43,7 @@ func FuzzInfill(f *testing.F) {
 	f.Add("é", "ü", uint8(3), uint8(70), uint8(0), uint8(100), uint8(0), uint8(50), uint64(4))
 	f.Fuzz(func(t *testing.T, prefix, suffix string, sched, thr, perStep, maxTok, block, revise uint8, seed uint64) {
 		s := Settings{
-			Schedule:    []Schedule{Confidence, Count, Margin, Entropy}[sched%4],
+			Schedule:    []Schedule{Confidence, Count, Margin, Entropy, Sequential}[sched%5],
 			Threshold:   float64(thr%101) / 100,
 			PerStep:     int(perStep % 5),
 			MaxTokens:   int(maxTok),
