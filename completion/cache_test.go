@@ -2,6 +2,8 @@ package completion
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -50,5 +52,35 @@ func TestTypingThrough(t *testing.T) {
 	e.Forget(doc.URI)
 	if res := ask(8); res.Fill.Cached {
 		t.Errorf("after Forget: completion %q still from the cache", res.Text)
+	}
+}
+
+// byteCounter counts one token per byte, like a byte-level tokenizer.
+type byteCounter struct{ countFiller }
+
+func (byteCounter) CountTokens(s string) int { return len(s) }
+
+// TestWindowRealTokens: with a TokenCounter, windows fit the budget in the
+// model's tokens, not in the 3-bytes-per-token estimate.
+func TestWindowRealTokens(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("package main\n\nimport \"fmt\"\n\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "func f%d(x int) int {\n\treturn x + %d\n}\n\n", i, i)
+	}
+	doc := NewDocument("file:///big.go", "go", 1, b.String())
+	defer doc.Close()
+	s := DefaultSettings()
+	s.ContextTokens = 300
+	res, err := (&Engine{Filler: &byteCounter{countFiller{text: "x"}}}).Complete(context.Background(),
+		Request{Doc: doc, Position: Position{Line: 400, Character: 1}, Encoding: UTF16, Settings: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(res.Window.Prefix) + len(res.Window.Suffix); n > s.ContextTokens || n < s.ContextTokens/2 {
+		t.Errorf("window of %d byte-level tokens, want at most %d and not far below", n, s.ContextTokens)
+	}
+	if !strings.HasPrefix(res.Window.Prefix, "package main") {
+		t.Errorf("window prefix starts %q, want the package header", res.Window.Prefix[:20])
 	}
 }

@@ -97,7 +97,8 @@ var ErrNoFiller = errors.New("completion: no model loaded")
 // its error.
 func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 	start := time.Now()
-	snap, err := req.Doc.snapshot(req.Position, req.Encoding, req.Selected, req.Settings.ContextTokens)
+	count, _ := e.Filler.(TokenCounter)
+	snap, err := req.Doc.snapshot(req.Position, req.Encoding, req.Selected, req.Settings.ContextTokens, count)
 	if err != nil {
 		return Result{}, err
 	}
@@ -143,7 +144,7 @@ type snapshot struct {
 
 // snapshot cuts the window at a position. With a selected item, the window
 // is cut as if the item's text replaced its range.
-func (d *Document) snapshot(pos Position, enc Encoding, sel *Selected, budget int) (snapshot, error) {
+func (d *Document) snapshot(pos Position, enc Encoding, sel *Selected, budget int, count TokenCounter) (snapshot, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	m := d.mapperLocked()
@@ -167,12 +168,12 @@ func (d *Document) snapshot(pos Position, enc Encoding, sel *Selected, budget in
 		// tree is not edited: a throw-away document without syntax serves.
 		text := d.text[:a] + sel.Text + d.text[b:]
 		tmp := &Document{URI: d.URI, LanguageID: d.LanguageID, text: text}
-		s.w = tmp.windowLocked(a+len(sel.Text), budget)
+		s.w = tmp.windowLocked(a+len(sel.Text), d.limitLocked(off, budget, count))
 		pa, _ := m.Position(a, enc)
 		pb, _ := m.Position(b, enc)
 		s.rng, s.selected = Range{Start: pa, End: pb}, sel.Text
 		return s, nil
 	}
-	s.w = d.windowLocked(off, budget)
+	s.w = d.windowLocked(off, d.limitLocked(off, budget, count))
 	return s, nil
 }

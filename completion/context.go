@@ -6,10 +6,35 @@ import (
 	sitter "github.com/smacker/go-tree-sitter"
 )
 
-// bytesPerToken converts a token budget to bytes. Code averages about 3.5
-// to 4 bytes per BPE token; 3 errs on the short side, and the decoder trims
-// whatever still overflows the model's window (infill.Settings.MaxContext).
+// bytesPerToken converts a token budget to bytes until a document's own
+// ratio is measured (see Document.limitLocked). Code averages about 3.5 to
+// 4 bytes per BPE token; 3 errs on the short side, and the decoder trims
+// whatever still overflows (infill.Settings.MaxContext).
 const bytesPerToken = 3
+
+// A TokenCounter counts the tokens of a text: a Filler that has one lets
+// windows be sized in the model's real tokens.
+type TokenCounter interface {
+	CountTokens(s string) int
+}
+
+// limitLocked converts a token budget to bytes with the document's measured
+// bytes per token. The ratio is measured once, on the first window (an
+// encode of a few kilobytes costs more than the rest of a keystroke), with a
+// 10% margin; a stable ratio keeps the window's edges, and so the
+// session's KV cache, in place while the user types.
+func (d *Document) limitLocked(off, budget int, count TokenCounter) int {
+	if d.ratio == 0 {
+		d.ratio = bytesPerToken
+		if count != nil {
+			w := d.windowLocked(off, budget*bytesPerToken)
+			if n := count.CountTokens(w.Prefix) + count.CountTokens(w.Suffix); n > 0 {
+				d.ratio = 0.9 * float64(len(w.Prefix)+len(w.Suffix)) / float64(n)
+			}
+		}
+	}
+	return int(float64(budget) * d.ratio)
+}
 
 // A Window is the model input cut around a cursor, plus what
 // post-processing needs to know about the cursor's surroundings.
@@ -45,9 +70,9 @@ func set(names ...string) map[string]bool {
 	return m
 }
 
-// window cuts the text around off to fit budget tokens. The document lock
-// must be held: it reads the tree.
-func (d *Document) windowLocked(off, budget int) Window {
+// windowLocked cuts the text around off to fit limit bytes. The document
+// lock must be held: it reads the tree.
+func (d *Document) windowLocked(off, limit int) Window {
 	text := d.text
 	m := d.mapperLocked()
 	w := Window{}
@@ -61,10 +86,7 @@ func (d *Document) windowLocked(off, budget int) Window {
 	}
 	w.LinePrefix, w.LineSuffix = text[ls:off], text[off:le]
 
-	limit := budget * bytesPerToken
-	if limit <= 0 {
-		limit = 1
-	}
+	limit = max(limit, 1)
 	var tree *sitter.Tree
 	if d.syn != nil {
 		tree = d.syn.parse(text)

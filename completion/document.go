@@ -31,6 +31,7 @@ type Document struct {
 	text    string
 	mapper  *Mapper // nil until needed after an edit
 	syn     *syntax // nil for languages without a grammar or huge texts
+	ratio   float64 // measured bytes per model token; 0 until measured
 }
 
 // NewDocument returns a document holding text.

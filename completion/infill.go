@@ -13,11 +13,12 @@ type InfillFiller struct {
 	Decoder *infill.Decoder
 	Backend engine.Backend
 	Cache   *Cache // optional: sessions and drafts (see cache.go)
+	tok     *tokenizer.Tokenizer
 }
 
 // NewInfillFiller returns a Filler over a backend and its tokenizer.
 func NewInfillFiller(b engine.Backend, tok *tokenizer.Tokenizer) *InfillFiller {
-	return &InfillFiller{Decoder: infill.New(b, tok), Backend: b}
+	return &InfillFiller{Decoder: infill.New(b, tok), Backend: b, tok: tok}
 }
 
 // Fill implements Filler.
@@ -45,6 +46,9 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 	}
 	return FillResult{Text: res.Text, Forwards: res.Stats.Forwards, Tokens: res.Stats.Committed, Stop: res.Stop}, nil
 }
+
+// CountTokens counts s in the model's tokens (TokenCounter).
+func (f *InfillFiller) CountTokens(s string) int { return len(f.tok.EncodePlain(s)) }
 
 // Close releases the caches' sessions, then the backend.
 func (f *InfillFiller) Close() error {
