@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""Trains our context-causal diffusion model (Qwen2 layout) on FIM examples.
+
+Sequence (T tokens): [pad...] <fim_suffix> S <fim_prefix> P <fim_middle> done | block
+The block region is [anchor = last context token] + B block tokens; it is
+bidirectional inside and attends to the whole (causal) context. Logits at i-1
+predict token i everywhere (the shift), so:
+  AR loss        every context position predicts the next context token;
+  diffusion loss the anchor and block positions predict the B block tokens,
+                 each block position masked with probability t ~ U(tmin, 1),
+                 cross-entropy on masked positions weighted 1/t.
+Stages (fractions of --steps): an autoregressive stage first (whole sequence
+causal, AR loss everywhere, no masks), then diffusion + AR on the context, and
+in the last --sub-frac also substitution noise: some unmasked block tokens are
+replaced by plausible wrong ones (tokens drawn from the same example) and the
+loss is taken on every block position.
+
+  python train/train.py --run train/runs/NAME --steps 4000 ...   (see train/README.md)
+  python train/train.py --run train/runs/NAME --resume
+  python train/train.py --task copy ...   synthetic check of the mask and shift
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fim import EOS, MASK, PAD, Sampler, load_docs  # noqa: E402
+from model import Config, Qwen2, build_mask, count_params  # noqa: E402
+
+
+def get_args(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--task", default="fim", choices=["fim", "copy"])
+    ap.add_argument("--train", default="train/data/corpus/train.jsonl")
+    ap.add_argument("--heldout", default="train/data/corpus/heldout.jsonl")
+    ap.add_argument("--tokenizer", default="train/data/tokenizer.json")
+    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--minutes", type=float, default=0, help="run length in wall minutes; the LR and stage schedule follow the clock (0 = by --steps)")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--seq", type=int, default=288)
+    ap.add_argument("--block", type=int, default=32)
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=6)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--kv-heads", type=int, default=2)
+    ap.add_argument("--ffn", type=int, default=768)
+    ap.add_argument("--vocab", type=int, default=0, help="0 = the tokenizer's")
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--min-lr-frac", type=float, default=0.1)
+    ap.add_argument("--warmup", type=int, default=150)
+    ap.add_argument("--wd", type=float, default=0.1)
+    ap.add_argument("--ar-frac", type=float, default=0.1, help="fraction of steps in the AR-only stage")
+    ap.add_argument("--sub-frac", type=float, default=0.2, help="last fraction of steps with substitution noise")
+    ap.add_argument("--sub-prob", type=float, default=0.15, help="max prob. of substituting an unmasked block token")
+    ap.add_argument("--tmin", type=float, default=0.05)
+    ap.add_argument("--python-frac", type=float, default=0.2, help="share of Python examples")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--threads", type=int, default=1, help="1: on a shared, oversubscribed CPU two threads spin-wait (measured 5x slower)")
+    ap.add_argument("--dtype", default="bf16", choices=["bf16", "fp32"])
+    ap.add_argument("--ckpt-minutes", type=float, default=4)
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--eval-n", type=int, default=64)
+    ap.add_argument("--log-every", type=int, default=10)
+    return ap.parse_args(argv)
+
+
+class CopySampler:
+    """Synthetic check: the middle is a copy of a random stretch of the suffix
+    or the prefix, so the block can only be right by reading its context."""
+
+    def __init__(self, T, B, vocab):
+        self.T, self.B, self.ctx, self.vocab = T, B, T - B, vocab
+
+    def example(self, rng):
+        n = self.ctx - 3
+        toks = [rng.randrange(16, self.vocab) for _ in range(n)]
+        ns = rng.randrange(40, n - 40)
+        S, P = toks[:ns], toks[ns:]
+        # the middle repeats the suffix's first L tokens: reachable only
+        # through the block's attention to the (far-away) suffix
+        L = rng.randint(4, self.B - 1)
+        mid = S[:L]
+        block = mid + [EOS] * (self.B - L)
+        from fim import FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
+        ids = [FIM_SUFFIX] + S + [FIM_PREFIX] + P + [FIM_MIDDLE] + block
+        assert len(ids) == self.T
+        return {"ids": ids, "pad": 0, "block": block, "kind": "copy", "lang": "copy"}
+
+
+def batch_tensors(exs, T, B):
+    ids = torch.tensor([e["ids"] for e in exs], dtype=torch.long)
+    pads = [e["pad"] for e in exs]
+    pos = torch.clamp(torch.arange(T)[None, :] - torch.tensor(pads)[:, None], min=0)
+    return ids, pos, pads
+
+
+def losses(model, ids, pos, pads, T, B, mode, rng_t, sub_prob=0.0, tmin=0.05, autocast=None, shuffled_ctx=None):
+    """Returns (ar_loss, diff_loss, stats). mode: "ar" | "diff" | "sub"."""
+    Bn = ids.shape[0]
+    R = T - B - 1  # anchor index = region start
+    pad_t = torch.tensor(pads)
+    inp = ids.clone()
+    if mode == "ar":
+        mask = build_mask(T, pads, T)
+    else:
+        mask = build_mask(T, pads, R)
+        t = torch.rand(Bn, 1, generator=rng_t) * (1 - tmin) + tmin
+        m = torch.rand(Bn, B, generator=rng_t) < t
+        blk = inp[:, T - B:]
+        if mode == "sub":
+            # substitute unmasked positions with tokens drawn from the same example's context
+            ps = torch.rand(Bn, 1, generator=rng_t) * sub_prob
+            s = (~m) & (torch.rand(Bn, B, generator=rng_t) < ps)
+            lo = pad_t[:, None] + 1
+            span = (R - lo).clamp(min=1)
+            src = lo + (torch.rand(Bn, B, generator=rng_t) * span).long()
+            cand = torch.gather(ids, 1, src)
+            blk = torch.where(s, cand, blk)
+        blk = torch.where(m, torch.full_like(blk, MASK), blk)
+        inp[:, T - B:] = blk
+    ctx = autocast() if autocast else torch.autocast("cpu", enabled=False)
+    with ctx:
+        h = model.hidden(inp, pos, mask)
+    h = h.float()
+    # AR: positions [pad, R-1] predict ids[i+1] (the last one predicts the anchor)
+    last = T - 1 if mode == "ar" else R
+    valid = (torch.arange(T - 1)[None, :] >= pad_t[:, None]) & (torch.arange(T - 1)[None, :] < last)
+    tgt = ids[:, 1:]
+    with ctx:
+        lg = model.logits(h[:, :-1])
+    lg = lg.float()
+    ce = F.cross_entropy(lg.reshape(-1, lg.shape[-1]), tgt.reshape(-1), reduction="none").view(Bn, T - 1)
+    ar = (ce * valid).sum() / valid.sum()
+    stats = {}
+    if mode == "ar":
+        return ar, torch.zeros(()), stats
+    bce = ce[:, R:R + B]  # predictions from anchor..T-2 for block tokens T-B..T-1
+    if mode == "diff":
+        w = m.float() / t
+    else:
+        w = torch.where(m, 1.0 / t, torch.ones_like(t)).float()
+    diff = (bce * w).sum() / (Bn * B)
+    with torch.no_grad():
+        stats["block_acc_masked"] = ((lg[:, R:R + B].argmax(-1) == tgt[:, R:R + B]) & m).sum().item() / max(1, m.sum().item())
+    return ar, diff, stats
+
+
+@torch.no_grad()
+def evaluate(model, exs, T, B, autocast, seed):
+    """Held-out AR loss, diffusion loss at fixed masks, and the diffusion loss
+    with another example's context (how much the block reads its context)."""
+    model.eval()
+    ids, pos, pads = batch_tensors(exs, T, B)
+    g = torch.Generator().manual_seed(seed)
+    ar, diff, st = losses(model, ids, pos, pads, T, B, "diff", g, autocast=autocast)
+    # wrong context: keep each example's block, take the next example's context
+    perm = list(range(1, len(exs))) + [0]
+    sw = [dict(exs[p], ids=exs[p]["ids"][:T - B] + exs[i]["ids"][T - B:]) for i, p in enumerate(perm)]
+    ids2, pos2, pads2 = batch_tensors(sw, T, B)
+    g = torch.Generator().manual_seed(seed)
+    _, diff2, _ = losses(model, ids2, pos2, pads2, T, B, "diff", g, autocast=autocast)
+    # all-masked block: first-token accuracy and full-block accuracy
+    model.train()
+    return {"heldout_ar": ar.item(), "heldout_diff": diff.item(), "heldout_diff_wrong_ctx": diff2.item(),
+            "heldout_block_acc_masked": st["block_acc_masked"]}
+
+
+def progress(step, wall, a):
+    """Fraction of the run done: by steps, or by wall time when --minutes is
+    set (the schedule then follows the clock, since on a shared CPU the
+    tokens/s are not known in advance)."""
+    if a.minutes:
+        return min(1.0, wall / (a.minutes * 60))
+    return min(1.0, step / a.steps)
+
+
+def lr_at(step, p, a):
+    if step < a.warmup:
+        return a.lr * (step + 1) / a.warmup
+    return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def stage_at(p, a):
+    if p < a.ar_frac:
+        return "ar"
+    if p >= 1 - a.sub_frac:
+        return "sub"
+    return "diff"
+
+
+def main(argv=None):
+    a = get_args(argv)
+    torch.set_num_threads(a.threads)
+    os.makedirs(a.run, exist_ok=True)
+    ckpt_path = os.path.join(a.run, "ckpt.pt")
+    if a.resume:
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        cli = a
+        a = argparse.Namespace(**ck["args"])  # the run's own settings; only these come from the command line:
+        a.resume, a.run, a.threads = True, cli.run, cli.threads
+        if cli.minutes:  # extend a time-scheduled run
+            a.minutes = cli.minutes
+    random.seed(a.seed)
+    torch.manual_seed(a.seed)
+    T, B = a.seq, a.block
+
+    if a.task == "copy":
+        vocab = a.vocab or 512
+        tr = CopySampler(T, B, vocab)
+        ho_exs = [tr.example(random.Random(10_000 + i)) for i in range(a.eval_n)]
+        samplers = None
+    else:
+        from tokenizers import Tokenizer
+        tok = Tokenizer.from_file(a.tokenizer)
+        vocab = a.vocab or tok.get_vocab_size()
+        docs = load_docs(a.train)
+        by_lang = {l: [d for d in docs if d["lang"] == l] for l in ("go", "python")}
+        samplers = {l: Sampler(ds, tok, T, B) for l, ds in by_lang.items() if ds}
+        hdocs = load_docs(a.heldout)
+        hs = Sampler(hdocs, tok, T, B)
+        r = random.Random(999)
+        ho_exs = [hs.example(r) for _ in range(a.eval_n)]
+
+    cfg = Config(vocab_size=vocab, hidden_size=a.hidden, intermediate_size=a.ffn, num_hidden_layers=a.layers,
+                 num_attention_heads=a.heads, num_key_value_heads=a.kv_heads)
+    model = Qwen2(cfg)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": nodecay, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
+    step, tokens_seen, wall_before = 0, 0, 0.0
+    if a.resume:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        step, tokens_seen, wall_before = ck["step"], ck["tokens_seen"], ck["wall"]
+    nparam = count_params(model)
+    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.dtype == "bf16" else None
+    log = open(os.path.join(a.run, "log.jsonl"), "a")
+    json.dump(vars(a), open(os.path.join(a.run, "args.json"), "w"), indent=1)
+    print(f"params {nparam/1e6:.2f}M ({(nparam - vocab * a.hidden)/1e6:.2f}M non-embedding), vocab {vocab}, "
+          f"start step {step}/{a.steps}", file=sys.stderr, flush=True)
+
+    def save():
+        tmp = ckpt_path + ".tmp"
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "tokens_seen": tokens_seen,
+                    "wall": wall_before + time.time() - t0, "args": vars(a), "config": cfg.to_dict()}, tmp)
+        os.replace(tmp, ckpt_path)
+
+    t0 = time.time()
+    last_ckpt = time.time()
+    win_tok, win_t = 0, time.time()
+    model.train()
+    while True:
+        wall = wall_before + time.time() - t0
+        p = progress(step, wall, a)
+        if p >= 1.0:
+            break
+        # data and noise depend only on (seed, step): a resumed run sees the same stream
+        rng = random.Random(a.seed * 1_000_003 + step)
+        g = torch.Generator().manual_seed(a.seed * 1_000_003 + step)
+        if samplers is None:
+            exs = [tr.example(rng) for _ in range(a.batch)]
+        else:
+            exs = []
+            for _ in range(a.batch):
+                lang = "python" if ("python" in samplers and rng.random() < a.python_frac) else "go"
+                exs.append(samplers[lang].example(rng))
+        ids, pos, pads = batch_tensors(exs, T, B)
+        mode = stage_at(p, a)
+        if a.task == "copy":
+            mode = "diff"
+        for gr in opt.param_groups:
+            gr["lr"] = lr_at(step, p, a)
+        ar, diff, st = losses(model, ids, pos, pads, T, B, mode, g, a.sub_prob, a.tmin, autocast)
+        loss = ar + diff if a.task != "copy" else diff
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        ntok = sum(T - p for p in pads)
+        tokens_seen += ntok
+        win_tok += ntok
+        if step % a.log_every == 0 or step == a.steps:
+            now = time.time()
+            tps = win_tok / (now - win_t)
+            win_tok, win_t = 0, now
+            rec = {"step": step, "stage": mode, "loss_ar": round(ar.item(), 4), "loss_diff": round(diff.item(), 4),
+                   "lr": round(opt.param_groups[0]["lr"], 6), "progress": round(p, 4), "grad_norm": round(gn.item(), 3), "tokens_seen": tokens_seen,
+                   "tokens_per_s": round(tps), "wall_s": round(wall_before + now - t0, 1), **st}
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            el = wall_before + now - t0
+            eta = el / max(p, 1e-6) - el
+            bar = "#" * int(30 * p)
+            print(f"\r[{bar:<30}] {p*100:.1f}% step {step} {mode} ar {ar.item():.3f} diff {diff.item():.3f} "
+                  f"acc {st.get('block_acc_masked', 0):.2f} {tps:.0f} tok/s {tokens_seen/1e6:.1f}M tok "
+                  f"{el/60:.1f}m eta~{eta/60:.0f}m", file=sys.stderr, end="\n" if step % (a.log_every * 10) == 0 else "",
+                  flush=True)
+        if step % a.eval_every == 0:
+            ev = evaluate(model, ho_exs, T, B, autocast, a.seed)
+            ev.update({"step": step, "eval": True, "tokens_seen": tokens_seen})
+            log.write(json.dumps(ev) + "\n")
+            log.flush()
+            print("\n" + json.dumps(ev), file=sys.stderr, flush=True)
+        if time.time() - last_ckpt > a.ckpt_minutes * 60:
+            save()
+            last_ckpt = time.time()
+    ev = evaluate(model, ho_exs, T, B, autocast, a.seed)
+    ev.update({"step": step, "eval": True, "tokens_seen": tokens_seen, "final": True})
+    log.write(json.dumps(ev) + "\n")
+    print("\n" + json.dumps(ev), file=sys.stderr, flush=True)
+    save()
+    print("\ndone", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
