@@ -47,6 +47,15 @@ type Config struct {
 	Cost     Cost
 	Quality  Quality
 	Settings completion.Settings
+
+	// Filler, when set, is a real engine (completion's InfillFiller over a
+	// loaded model) used instead of the fake: each call runs on the wall
+	// clock, with the time left until the next keystroke as its deadline,
+	// and what it took is charged to the virtual clock. Cache is the
+	// completion cache the filler shares (nil: caches off); the harness's
+	// own caches and speculation are not used.
+	Filler completion.Filler
+	Cache  *completion.Cache
 }
 
 // A Report is what one replay measured.
@@ -104,6 +113,8 @@ type harness struct {
 	now    time.Duration
 	spec   *pendingSpec
 	rep    *Report
+
+	realForwards int // forward passes of finished real-engine calls
 }
 
 func (h *harness) Fill(ctx context.Context, req completion.FillRequest) (completion.FillResult, error) {
@@ -135,10 +146,29 @@ func (h *harness) Fill(ctx context.Context, req completion.FillRequest) (complet
 		h.spec = nil // cancelled by this foreground request
 	}
 	h.rep.EngineCalls++
+	if h.cfg.Filler != nil {
+		return h.fillReal(ctx, b, req)
+	}
 	res, err := h.eng.Fill(ctx, req)
 	if err == nil && h.cfg.Spans {
 		h.caches.Spans.Put(req.Document, req.Prefix, req.Suffix, res.Text, res.Forwards)
 	}
+	return res, err
+}
+
+// fillReal runs a real engine until the next keystroke.
+func (h *harness) fillReal(ctx context.Context, b *virtualBudget, req completion.FillRequest) (completion.FillResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.left)
+	defer cancel()
+	t0 := time.Now()
+	res, err := h.cfg.Filler.Fill(ctx, req)
+	d := time.Since(t0)
+	b.spent += d
+	b.left -= d
+	if err != nil && ctx.Err() != nil {
+		return res, errCancelled
+	}
+	h.realForwards += res.Forwards
 	return res, err
 }
 
@@ -180,7 +210,9 @@ func Run(cfg Config) (Report, error) {
 		}
 	}
 	eng := &completion.Engine{Filler: h}
-	if cfg.Wired {
+	if cfg.Filler != nil {
+		eng.Cache = cfg.Cache
+	} else if cfg.Wired {
 		wc, err := completion.NewCache("fake")
 		if err != nil {
 			return rep, err
@@ -239,6 +271,9 @@ func Run(cfg Config) (Report, error) {
 		}
 		rep.Answered++
 		lat := wall + b.spent
+		if cfg.Filler != nil {
+			lat = wall // the engine ran on the wall clock
+		}
 		rep.Latency = append(rep.Latency, lat)
 		if res.Fill.Cached {
 			rep.TypedHits++
@@ -257,6 +292,9 @@ func Run(cfg Config) (Report, error) {
 		rep.Stats.Spans = st.Spans
 		rep.Stats.ForwardsSaved = st.ForwardsSaved
 		rep.PinnedHits = int(st.Spans.PinnedHits)
+		if cfg.Filler != nil {
+			rep.Stats = st // sessions and drafts too: the real filler uses this cache
+		}
 	}
 	if h.caches != nil {
 		st := h.caches.Stats()
@@ -267,6 +305,12 @@ func Run(cfg Config) (Report, error) {
 		rep.PinnedHits = int(rep.Stats.Spans.PinnedHits)
 	}
 	rep.Forwards = h.eng.forward
+	if cfg.Filler != nil {
+		rep.Forwards = h.realForwards
+		if eng.Cache != nil {
+			rep.Forwards = int(rep.Stats.Forwards) // cancelled calls' forwards too
+		}
+	}
 	slices.Sort(rep.Latency)
 	slices.Sort(rep.TypedLatency)
 	slices.Sort(rep.LookupLatency)
