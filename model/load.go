@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 
 	"github.com/unmask/unmask/engine"
 )
@@ -74,7 +73,7 @@ func (m *Model) SetThreads(n int) {
 func (m *Model) Close() error {
 	var err error
 	for _, b := range m.maps {
-		if e := syscall.Munmap(b); e != nil && err == nil {
+		if e := munmap(b); e != nil && err == nil {
 			err = fmt.Errorf("model: munmap: %w", e)
 		}
 	}
@@ -157,7 +156,7 @@ func (d dirSource) mapFile(name string) ([]byte, error) {
 	if st.Size() > math.MaxInt {
 		return nil, fmt.Errorf("file too large")
 	}
-	b, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	b, err := mmapFile(f, int(st.Size()))
 	if err != nil {
 		// Some file systems cannot map; reading costs memory but works.
 		return os.ReadFile(filepath.Join(d.dir, name))

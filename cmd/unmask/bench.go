@@ -9,7 +9,6 @@ import (
 	"io"
 	"runtime"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/unmask/unmask/engine"
@@ -181,15 +180,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// cpuTime is the CPU time (user + system) the process has used, all
-// threads together.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+// cpuTime is the process's CPU time, all threads (0 where unmeasured).
+func cpuTime() time.Duration { return model.ProcessCPUTime() }
 
 func median(d []time.Duration) time.Duration {
 	if len(d) == 0 {

@@ -1,0 +1,37 @@
+#!/bin/bash
+# compare.sh: ours vs PyTorch on one shape, back to back on one machine,
+# printed as the README's table rows.
+#
+#   model/bench/compare.sh [shape] [threads] [context] [block] [prefill-runs] [steps]
+#
+# Needs a venv with model/testdata/requirements.txt (PYTHON, default
+# /work/venv-model/bin/python). Wall times on a shared machine are noisy;
+# the CPU columns (process CPU time per unit of work) are steadier.
+set -euo pipefail
+shape=${1:-qwen2.5-0.5b}
+threads=${2:-2}
+context=${3:-512}
+block=${4:-32}
+runs=${5:-2}
+steps=${6:-5}
+py=${PYTHON:-/work/venv-model/bin/python}
+cd "$(dirname "$0")/../.."
+bin=$(mktemp -d)/unmask
+go build -o "$bin" ./cmd/unmask
+common=(--shape "$shape" --context "$context" --block "$block" --threads "$threads" --prefill-runs "$runs" --steps "$steps" --json)
+row() {
+	"$py" -c '
+import json, sys
+r = json.load(sys.stdin)
+name = sys.argv[1]
+print(f"| {name} | {r[\"threads\"]} | {r[\"prefill_tokens_per_s\"]:.1f} | {r[\"prefill_cpu_s\"]:.2f} | {r[\"denoise_step_ms\"]:.0f} | {r[\"denoise_step_cpu_ms\"]:.0f} |")
+' "$1"
+}
+echo "shape $shape, context $context, block $block, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "| engine | threads | prefill tokens/s | prefill CPU s | denoise step ms | denoise step CPU ms |"
+echo "|---|---|---|---|---|---|"
+"$bin" bench "${common[@]}" | row "unmask (Go, fp32)"
+"$bin" bench "${common[@]}" --bf16 | row "unmask (Go, bf16 weights)"
+"$py" model/bench/torch_bench.py "${common[@]}" --dtype float32 | row "PyTorch $("$py" -c 'import torch; print(torch.__version__)') fp32"
+"$py" model/bench/torch_bench.py "${common[@]}" --dtype bfloat16 | row "PyTorch bf16"
+echo "end $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
