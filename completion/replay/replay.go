@@ -34,6 +34,10 @@ type Config struct {
 	Forward   int  // cache.Config.Forward (-1 off)
 	Engine    bool // per-document sessions (KV reuse) and partial drafts (warm starts)
 	Speculate bool // after showing a completion, compute the next one as if it were accepted
+	// EarlyLookup looks the span cache up with the document's raw text
+	// around the cursor before completion cuts its window (and puts with
+	// the same keys), so typing through skips the tree-sitter work.
+	EarlyLookup bool
 	// Wired uses completion's own cache wiring (Engine.Cache) for typing
 	// through instead of the harness's; leave Spans off with it.
 	Wired bool
@@ -114,12 +118,13 @@ type harness struct {
 	spec   *pendingSpec
 	rep    *Report
 
-	realForwards int // forward passes of finished real-engine calls
+	realForwards int    // forward passes of finished real-engine calls
+	raw          string // the document's text, for EarlyLookup
 }
 
 func (h *harness) Fill(ctx context.Context, req completion.FillRequest) (completion.FillResult, error) {
 	b := ctx.Value(virtualKey{}).(*virtualBudget)
-	if h.cfg.Spans {
+	if h.cfg.Spans && !h.cfg.EarlyLookup {
 		t0 := time.Now()
 		rest, ok := h.caches.Spans.Lookup(req.Document, req.Prefix, req.Suffix)
 		d := time.Since(t0)
@@ -151,9 +156,20 @@ func (h *harness) Fill(ctx context.Context, req completion.FillRequest) (complet
 	}
 	res, err := h.eng.Fill(ctx, req)
 	if err == nil && h.cfg.Spans {
-		h.caches.Spans.Put(req.Document, req.Prefix, req.Suffix, res.Text, res.Forwards)
+		p, s := h.keys(req.Prefix, req.Suffix)
+		h.caches.Spans.Put(req.Document, p, s, res.Text, res.Forwards)
 	}
 	return res, err
+}
+
+// keys returns the span cache's context for a request: its window, or with
+// EarlyLookup the document's raw text around the cursor (typing at the end
+// of the document: all of it, and nothing after).
+func (h *harness) keys(prefix, suffix string) (string, string) {
+	if h.cfg.EarlyLookup {
+		return h.raw, ""
+	}
+	return prefix, suffix
 }
 
 // fillReal runs a real engine until the next keystroke.
@@ -257,6 +273,22 @@ func Run(cfg Config) (Report, error) {
 			hint = -1 // a context that is not the file's
 		}
 
+		if cfg.EarlyLookup && cfg.Spans {
+			t0 := time.Now()
+			h.raw = doc.Text()
+			_, ok := h.caches.Spans.Lookup(uri, h.raw, "")
+			wall := time.Since(t0)
+			if ok {
+				rep.Answered++
+				rep.Shown++
+				rep.TypedHits++
+				rep.Latency = append(rep.Latency, wall)
+				rep.TypedLatency = append(rep.TypedLatency, wall)
+				rep.LookupLatency = append(rep.LookupLatency, wall)
+				continue
+			}
+			rep.MissLookupLatency = append(rep.MissLookupLatency, wall)
+		}
 		b := &virtualBudget{left: next - h.now}
 		ctx := withBudget(context.WithValue(context.Background(), hintKey{}, hint), b)
 		t0 := time.Now()
@@ -354,9 +386,13 @@ func (h *harness) speculate(res completion.Result, at int, lat time.Duration) {
 	ctx := withBudget(context.WithValue(context.Background(), hintKey{}, hint), b)
 	h.rep.SpecCalls++
 	r, err := h.eng.Fill(ctx, completion.FillRequest{Document: h.doc, Prefix: prefix, Suffix: res.Window.Suffix, MaxTokens: h.cfg.Settings.MaxTokens, Settings: h.cfg.Settings})
+	kp, ks := prefix, res.Window.Suffix
+	if h.cfg.EarlyLookup {
+		kp, ks = h.raw+res.Text, ""
+	}
 	h.spec = &pendingSpec{
 		key:    cache.SpecKey(h.doc, prefix, res.Window.Suffix),
-		prefix: prefix, suffix: res.Window.Suffix,
+		prefix: kp, suffix: ks,
 		end: h.now + lat + b.spent,
 		res: r, err: err,
 	}

@@ -35,8 +35,8 @@ func goFile(t testing.TB) string {
 }
 
 // configs are the columns of the replay table: caches off, typing-through
-// only, completion's own wiring of package cache, and everything on with
-// each typing-through variant.
+// only, completion's own wiring of package cache, everything on with each
+// typing-through variant, and with the cache looked up before the window.
 func configs(file string) []Config {
 	q := Quality{Exact: 0.5, Seed: 1}
 	return []Config{
@@ -45,6 +45,7 @@ func configs(file string) []Config {
 		{Name: "completion.Cache", File: file, Quality: q, Wired: true, Engine: true},
 		{Name: "on, scan back 128", File: file, Quality: q, Spans: true, ScanBack: 128, Forward: -1, Engine: true, Speculate: true},
 		{Name: "on, forward 50", File: file, Quality: q, Spans: true, ScanBack: -1, Forward: 50, Engine: true, Speculate: true},
+		{Name: "on, scan 128, lookup before the window", File: file, Quality: q, Spans: true, ScanBack: 128, Forward: -1, Engine: true, Speculate: true, EarlyLookup: true},
 	}
 }
 
@@ -100,6 +101,9 @@ func TestReplay(t *testing.T) {
 	}
 	if on.Answered <= off.Answered {
 		t.Errorf("caches on answered %d requests, caches off %d: want more", on.Answered, off.Answered)
+	}
+	if early := reps[5]; early.TypedHits < on.TypedHits*9/10 || 2*early.EngineCalls > off.EngineCalls {
+		t.Errorf("lookup before the window: %d hits, %d engine calls, want about the %d hits of the window keys and at most half of %d calls", early.TypedHits, early.EngineCalls, on.TypedHits, off.EngineCalls)
 	}
 	if on.Stats.Sessions.Hits == 0 || on.Stats.Drafts.Puts == 0 {
 		t.Errorf("caches on: session hits %d, drafts put %d, want both used", on.Stats.Sessions.Hits, on.Stats.Drafts.Puts)
