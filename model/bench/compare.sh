@@ -23,8 +23,8 @@ row() {
 	"$py" -c '
 import json, sys
 r = json.load(sys.stdin)
-name = sys.argv[1]
-print(f"| {name} | {r[\"threads\"]} | {r[\"prefill_tokens_per_s\"]:.1f} | {r[\"prefill_cpu_s\"]:.2f} | {r[\"denoise_step_ms\"]:.0f} | {r[\"denoise_step_cpu_ms\"]:.0f} |")
+print("| %s | %d | %.1f | %.2f | %.0f | %.0f |" % (sys.argv[1], r["threads"], r["prefill_tokens_per_s"],
+      r["prefill_cpu_s"], r["denoise_step_ms"], r["denoise_step_cpu_ms"]))
 ' "$1"
 }
 echo "shape $shape, context $context, block $block, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
