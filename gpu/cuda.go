@@ -352,7 +352,7 @@ func (e *cudaExec) matmul(y, x vec, w *weight, T int, accumulate bool) error {
 	if w.bf16 {
 		fn = e.fnMatmulBF16
 	}
-	return e.launch(fn, ceil(w.out, 8), ceil(T, 8), 256, y.ptr(), x.ptr(), uint64(w.d), bias, i32(T), i32(w.out), i32(w.in), b32(accumulate))
+	return e.launch(fn, ceil(T, 8), ceil(w.out, 8), 256, y.ptr(), x.ptr(), uint64(w.d), bias, i32(T), i32(w.out), i32(w.in), b32(accumulate))
 }
 
 func (e *cudaExec) rope(v, cos, sin vec, p0, T, heads, hd, stride int) error {

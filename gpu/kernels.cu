@@ -60,14 +60,16 @@ extern "C" __global__ void rmsnorm(float* dst, const float* x, const float* w, i
 // One warp per output column and 8 rows; the warp's lanes stride over k, so
 // a weight row is read coalesced and reused for 8 rows from registers. This
 // is the reference-precision path (f32 activations, f32 accumulation); large
-// products go to cuBLAS when it is present. grid (ceil(N/8), ceil(T/8)),
-// block 256. K must be even.
+// products go to cuBLAS when it is present. grid (ceil(T/8), ceil(N/8)),
+// block 256: row groups vary fastest, so the blocks that read the same
+// weight rows run together and all but the first read them from L2.
+// K must be even.
 #define MM_ROWS 8
 template <typename W>
 __device__ void matmulT(float* y, const float* x, const W* w, const float* b, int T, int N, int K, int accumulate) {
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int n = blockIdx.x * 8 + warp;
-    int t0 = blockIdx.y * MM_ROWS;
+    int n = blockIdx.y * 8 + warp;
+    int t0 = blockIdx.x * MM_ROWS;
     if (n >= N) return;
     float acc[MM_ROWS];
 #pragma unroll
