@@ -165,6 +165,34 @@ for (const k of ['i', 'f', 'Space', 'n', 'Space']) {
 }
 times.sort((a, b) => a - b);
 console.log(`editors-vscode: keystroke -> ghost text, ms (sorted, n=${times.length}): ${times.map((t) => t.toFixed(0)).join(' ')}; median ${times[Math.floor((times.length - 1) / 2)].toFixed(0)}`);
-const bar = await statusItem.textContent();
-console.log(`editors-vscode: status bar: ${JSON.stringify(bar.trim())}`);
+const bar = (await statusItem.textContent()).trim();
+console.log(`editors-vscode: status bar: ${JSON.stringify(bar)}`);
+if (!/unmask .+ · .+ · \d+ ms/.test(bar)) {
+  await fail(`the status bar item should show model · device · latency, shows ${JSON.stringify(bar)}`);
+}
+
+// The commands, from the command palette.
+async function command(title) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  await page.waitForSelector('.quick-input-widget:not(.hidden) input', { timeout: 10000 });
+  await page.keyboard.type(title);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 10000 })
+    .catch(() => fail(`no command ${JSON.stringify(title)} in the palette`));
+  await page.keyboard.press('Enter');
+}
+const barHas = (re) => page.waitForFunction((src) => {
+  const it = [...document.querySelectorAll('.statusbar-item')].find((e) => e.textContent.includes('unmask'));
+  return it && new RegExp(src).test(it.textContent);
+}, re.source, { timeout: 20000 });
+await command('unmask: Toggle Completions');
+await barHas(/^\s*unmask\s*$/).catch(async () => fail(`after Toggle the status bar shows ${JSON.stringify(await statusItem.textContent())}`));
+await command('unmask: Toggle Completions');
+await barHas(/·/).catch(async () => fail(`after the second Toggle the status bar shows ${JSON.stringify(await statusItem.textContent())}`));
+await command('unmask: Restart Server');
+await barHas(/·/).catch(() => fail('the server did not come back after Restart'));
+await command('unmask: Show Log');
+await page.waitForFunction(() => [...document.querySelectorAll('.part.panel .view-line')].some((l) => l.textContent.replace(/\u00a0/g, ' ').includes('starting ')), null, { timeout: 10000 })
+  .catch(() => fail('Show Log does not show the unmask log'));
+console.log('editors-vscode: Toggle, Restart Server and Show Log work');
 await browser.close();
