@@ -11,6 +11,12 @@ assert(sock and file and outdir, 'usage: nvim -l e2e.lua SOCKET FILE OUTDIR')
 
 local uv = vim.uv or vim.loop
 
+-- say prints a line (print in `nvim -l` may lose the last newline at exit).
+local function say(s)
+  io.stdout:write(s, '\n')
+  io.stdout:flush()
+end
+
 local function fail(msg)
   io.stderr:write('editors-nvim: FAIL: ' .. msg .. '\n')
   os.exit(1)
@@ -138,7 +144,7 @@ local text = lua("return require('unmask').text()")
 if text ~= g.text then
   fail(('extmark shows %q, the plugin holds %q'):format(g.text, text))
 end
-print(('editors-nvim: ghost text after "fmt.": %q (%.0f ms after the keystroke)'):format(g.text, ms))
+say(('editors-nvim: ghost text after "fmt.": %q (%.0f ms after the keystroke)'):format(g.text, ms))
 if os.getenv('UNMASK_CAPTURE') then
   vim.wait(100) -- let the screen redraw
   vim.fn.system(os.getenv('UNMASK_CAPTURE'))
@@ -179,7 +185,7 @@ f:close()
 if disk ~= table.concat(want, '\n') .. '\n' then
   fail('the saved file differs from the buffer:\n' .. disk)
 end
-print('editors-nvim: accepted with <Tab>; buffer and saved file hold the suggestion')
+say('editors-nvim: accepted with <Tab>; buffer and saved file hold the suggestion')
 
 -- Keystroke-to-ghost-text times: open a fresh line below and type a
 -- character at a time; each keystroke is timed until ghost text is shown
@@ -203,9 +209,66 @@ end
 table.sort(times)
 local parts = {}
 for _, t in ipairs(times) do parts[#parts + 1] = ('%.0f'):format(t) end
-print(('editors-nvim: keystroke -> ghost text, ms (sorted, n=%d): %s; median %.0f'):format(
+say(('editors-nvim: keystroke -> ghost text, ms (sorted, n=%d): %s; median %.0f'):format(
   #times, table.concat(parts, ' '), times[math.floor((#times + 1) / 2)]))
+-- Accept a word (<M-w>), then dismiss (<C-]>). <M-]> asks the server
+-- (triggerKind Invoked) if nothing is shown.
+local g3 = ghost()
+if g3 == vim.NIL then
+  rpc('nvim_input', '<M-]>')
+  g3 = wait(10000, function()
+    local g = ghost()
+    return g ~= vim.NIL and g or nil
+  end)
+end
+if not g3 then
+  fail('no ghost text for the partial accept')
+end
+local c3 = cursor()
+local line3 = buffer_lines()[c3[1]]
+local word = lua("return require('unmask.inline').next_word(...)", g3.text)
+rpc('nvim_input', '<M-w>')
+local want3 = line3:sub(1, c3[2]) .. word
+if not word:find('\n') then
+  local got3 = wait(5000, function()
+    local l = buffer_lines()[c3[1]]
+    return l:sub(1, #want3) == want3 and l or nil
+  end)
+  if not got3 then
+    fail(('after <M-w> the line is %q, want it to start with %q'):format(buffer_lines()[c3[1]], want3))
+  end
+  say(('editors-nvim: <M-w> accepted the word %q'):format(word))
+end
+if #word < #g3.text then
+  local rest = wait(2000, function()
+    local g = ghost()
+    return g ~= vim.NIL and g or nil
+  end)
+  if not rest then
+    fail('the rest of the suggestion is gone after accepting a word')
+  end
+end
+lua("require('unmask.config').options.auto_trigger = false") -- nothing new may appear now
+rpc('nvim_input', '<C-]>')
+if not wait(2000, function() return ghost() == vim.NIL end) then
+  fail('<C-]> did not dismiss the ghost text')
+end
+say('editors-nvim: <C-]> dismissed the ghost text')
+
+-- :checkhealth unmask reports no errors.
+rpc('nvim_input', '<Esc>')
+local health = lua([[
+  vim.cmd('checkhealth unmask')
+  local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n')
+  vim.cmd('bwipeout')
+  return text
+]])
+if health:find('ERROR') or not health:find('OK server offers inline completion') then
+  fail(':checkhealth unmask:\n' .. health)
+end
+say('editors-nvim: :checkhealth unmask: no errors')
+
 local st = lua("local s = require('unmask').status(); return s.plugin")
-print(('editors-nvim: plugin counters: requests %d, shown %d, accepted %d'):format(st.requests, st.shown, st.accepted))
+say(('editors-nvim: plugin counters: requests %d, shown %d, accepted %d'):format(st.requests, st.shown, st.accepted))
 vim.rpcnotify(chan, 'nvim_command', 'qa!')
 os.exit(0)
