@@ -31,6 +31,8 @@ type Client struct {
 	closeOnce sync.Once
 	closeErr  error
 	onClose   func() error // the process to stop, if the client started one
+
+	streams streams // partial-span callbacks of running Infill calls
 }
 
 var _ engine.Backend = (*Client)(nil)
@@ -105,8 +107,8 @@ func newClient(ctx context.Context, rwc io.ReadWriteCloser, explain func(error) 
 	conn := jsonrpc2.NewConn(jsonrpc2.NewStream(rwc))
 	dead, markDead := context.WithCancelCause(context.Background())
 	c := &Client{conn: conn, log: o.log, dead: dead, markDead: markDead, onClose: onClose}
-	// The engine calls nothing back: replies are all it sends.
-	conn.Go(dead, jsonrpc2.MethodNotFoundHandler)
+	// Besides replies, the engine sends only partial-span notifications.
+	conn.Go(dead, c.handle)
 	go func() {
 		<-conn.Done()
 		cause := conn.Err()

@@ -39,6 +39,9 @@ func newFake(salt uint32) *fakeBackend {
 	}}
 }
 
+// panicToken in a block makes Denoise panic.
+const panicToken = 555
+
 // holdToken in a block makes Denoise wait while the fake is held.
 const holdToken = 777
 
@@ -127,6 +130,9 @@ func (s *fakeSession) Denoise(ctx context.Context, block []int32, from int, out 
 	}
 	if err := s.check(block); err != nil {
 		return err
+	}
+	if slices.Contains(block, panicToken) {
+		panic("fake: a bug behind this request")
 	}
 	if s.b.dieToken != 0 && slices.Contains(block, s.b.dieToken) {
 		fmt.Fprintln(os.Stderr, "fake engine: dying as asked")

@@ -578,3 +578,16 @@ func TestOpenConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestPanicIsAnError(t *testing.T) {
+	c := dial(t, serveSocket(t, newFake(1)))
+	s, _ := c.NewSession(engine.SessionOptions{})
+	err := s.Denoise(context.Background(), []int32{panicToken}, 0, engine.NewPredictions(1, 8))
+	if err == nil || !strings.Contains(err.Error(), "internal error") {
+		t.Errorf("Denoise that panics in the engine = %v, want an internal error", err)
+	}
+	// The session's lock was released and the engine still serves.
+	if err := s.Denoise(context.Background(), []int32{1}, 0, engine.NewPredictions(1, 8)); err != nil {
+		t.Errorf("Denoise after a panic = %v", err)
+	}
+}

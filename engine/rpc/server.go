@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -22,8 +23,9 @@ import (
 // several — run concurrently, so a long denoise of one editor does not hold
 // up another. Interleaving on the device is the backend's business.
 type Server struct {
-	b   engine.Backend
-	log *slog.Logger
+	b      engine.Backend
+	log    *slog.Logger
+	infill InfillFunc // nil: no whole infill requests
 
 	nextID atomic.Uint64 // session ids are unique across connections
 }
@@ -73,8 +75,8 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 func (s *Server) ServeConn(ctx context.Context, rwc io.ReadWriteCloser) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cs := &connState{srv: s, sessions: map[uint64]*serverSession{}, inflight: map[jsonrpc2.ID]context.CancelFunc{}}
 	conn := jsonrpc2.NewConn(jsonrpc2.NewStream(rwc))
+	cs := &connState{srv: s, conn: conn, sessions: map[uint64]*serverSession{}, inflight: map[jsonrpc2.ID]context.CancelFunc{}}
 	conn.Go(ctx, cs.handle)
 	select {
 	case <-conn.Done():
@@ -94,8 +96,9 @@ func (s *Server) ServeConn(ctx context.Context, rwc io.ReadWriteCloser) error {
 
 // connState is what one connection owns.
 type connState struct {
-	srv *Server
-	wg  sync.WaitGroup // running calls
+	srv  *Server
+	conn jsonrpc2.Conn
+	wg   sync.WaitGroup // running calls
 
 	mu       sync.Mutex
 	sessions map[uint64]*serverSession
@@ -141,7 +144,7 @@ func (cs *connState) handle(ctx context.Context, reply jsonrpc2.Replier, req jso
 	cs.wg.Add(1)
 	go func() {
 		defer cs.wg.Done()
-		result, err := cs.dispatch(cctx, call)
+		result, err := cs.safeDispatch(cctx, call)
 		if err != nil && cctx.Err() != nil {
 			err = fmt.Errorf("%w: %v", errCancelledCtx, err)
 		}
@@ -162,6 +165,18 @@ func decode(req *jsonrpc2.Call, v any) error {
 		return jsonrpc2.Errorf(jsonrpc2.InvalidParams, "rpc: %s: params: %v", req.Method(), err)
 	}
 	return nil
+}
+
+// safeDispatch is dispatch with a panic turned into the call's error: a bug
+// behind one request must not end the engine for every client.
+func (cs *connState) safeDispatch(ctx context.Context, req *jsonrpc2.Call) (result any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			cs.srv.log.Error("engine call panicked", "method", req.Method(), "panic", r, "stack", string(debug.Stack()))
+			result, err = nil, jsonrpc2.Errorf(jsonrpc2.InternalError, "rpc: %s: internal error: %v", req.Method(), r)
+		}
+	}()
+	return cs.dispatch(ctx, req)
 }
 
 func (cs *connState) dispatch(ctx context.Context, req *jsonrpc2.Call) (any, error) {
@@ -218,6 +233,12 @@ func (cs *connState) dispatch(ctx context.Context, req *jsonrpc2.Call) (any, err
 		}
 		defer ss.mu.Unlock()
 		return nil, ss.s.Truncate(p.N)
+	case methodInfill:
+		var p infillParams
+		if err := decode(req, &p); err != nil {
+			return nil, err
+		}
+		return cs.infill(ctx, cs.conn, p)
 	case methodClose:
 		var p sessionParams
 		if err := decode(req, &p); err != nil {
