@@ -81,12 +81,22 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		ws := def
+		ws.MaxTokens = *maxTokens
+		warm, err := runWarmSweep(context.Background(), infill.New(m, tok), cases, ws)
+		if err != nil {
+			return err
+		}
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
-			return enc.Encode(rows)
+			return enc.Encode(struct {
+				Rows []sweepRow `json:"rows"`
+				Warm warmRow    `json:"warm"`
+			}{rows, warm})
 		}
 		printSweep(stdout, rows, len(cases))
+		printWarm(stdout, warm)
 		return nil
 	}
 	prefix, err := read(*prefixFile)
@@ -342,4 +352,71 @@ func cutInfillCases(path string, n int) ([]infillCase, error) {
 		return nil, fmt.Errorf("%s: no lines to cut cases from", path)
 	}
 	return cases, nil
+}
+
+// A warmRow sums the warm-start experiment over the cases.
+type warmRow struct {
+	Cases        int `json:"cases"`         // cases whose answer had a token to type
+	ColdForwards int `json:"cold_forwards"` // the typed-on request decoded cold
+	WarmForwards int `json:"warm_forwards"` // the same request warm-started from the draft
+	WarmSaved    int `json:"warm_saved"`    // the decoder's estimate (Stats.WarmSaved)
+	WarmKept     int `json:"warm_kept"`     // draft tokens the verifying pass kept
+	DraftTokens  int `json:"draft_tokens"`  // draft tokens offered
+	SameText     int `json:"same_text"`     // warm answer equal to the cold one
+}
+
+// runWarmSweep measures warm starts as typing produces them: decode a case
+// with s, type the answer's first token (the shortest start of the answer
+// that ends on a token boundary), then decode the typed-on request cold and
+// warm-started from the rest of the first answer's draft.
+func runWarmSweep(ctx context.Context, dec *infill.Decoder, cases []infillCase, s infill.Settings) (warmRow, error) {
+	var w warmRow
+	for ci, c := range cases {
+		res, err := dec.Infill(ctx, infill.Request{Prefix: c.Prefix, Suffix: c.Suffix, Settings: s})
+		if err != nil {
+			return w, fmt.Errorf("warm case %d: %w", ci+1, err)
+		}
+		var typed string
+		var rest *infill.Draft
+		for n := 1; n < len(res.Text); n++ {
+			if d, ok := dec.DraftAfter(res.Draft, res.Text[:n]); ok {
+				typed, rest = res.Text[:n], d
+				break
+			}
+		}
+		if rest == nil {
+			continue
+		}
+		req := infill.Request{Prefix: c.Prefix + typed, Suffix: c.Suffix, Settings: s}
+		cold, err := dec.Infill(ctx, req)
+		if err != nil {
+			return w, fmt.Errorf("warm case %d: %w", ci+1, err)
+		}
+		req.Draft = rest
+		warm, err := dec.Infill(ctx, req)
+		if err != nil {
+			return w, fmt.Errorf("warm case %d: %w", ci+1, err)
+		}
+		w.Cases++
+		w.ColdForwards += cold.Stats.Forwards
+		w.WarmForwards += warm.Stats.Forwards
+		w.WarmSaved += warm.Stats.WarmSaved
+		w.WarmKept += warm.Stats.WarmKept
+		w.DraftTokens += len(rest.Tokens)
+		if warm.Text == cold.Text {
+			w.SameText++
+		}
+	}
+	return w, nil
+}
+
+func printWarm(w io.Writer, r warmRow) {
+	if r.Cases == 0 {
+		fmt.Fprintln(w, "\nwarm start: no case had a token to type")
+		return
+	}
+	n := float64(r.Cases)
+	fmt.Fprintf(w, "\nwarm start after typing the answer's first token (%d cases, default schedule): "+
+		"%.2f forwards/case cold, %.2f warm (estimate saved %.2f); kept %d of %d draft tokens; same answer as cold in %d\n",
+		r.Cases, float64(r.ColdForwards)/n, float64(r.WarmForwards)/n, float64(r.WarmSaved)/n, r.WarmKept, r.DraftTokens, r.SameText)
 }

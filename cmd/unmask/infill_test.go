@@ -111,8 +111,16 @@ func TestInfillSweep(t *testing.T) {
 	if rows[0].TPF > 1 {
 		t.Errorf("reference row commits %.2f tokens per forward, want at most 1", rows[0].TPF)
 	}
+	warm, err := runWarmSweep(context.Background(), infill.New(m, tok), cases, infill.DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if warm.Cases > 2 || warm.WarmKept > warm.DraftTokens || warm.SameText > warm.Cases {
+		t.Errorf("warm sweep = %+v", warm)
+	}
 	var out bytes.Buffer
 	printSweep(&out, rows, 2)
+	printWarm(&out, warm)
 	if !strings.Contains(out.String(), "| sequential 1/step (reference) |") {
 		t.Errorf("table:\n%s", out.String())
 	}
