@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,12 +10,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/unmask/unmask/engine"
 	"github.com/unmask/unmask/engine/rpc"
+	"github.com/unmask/unmask/infill"
 	"github.com/unmask/unmask/model"
+	"github.com/unmask/unmask/tokenizer"
 )
 
 func init() {
@@ -60,17 +64,20 @@ func runEngine(args []string, stdout, stderr io.Writer) error {
 	}
 	// stdout may be the protocol stream: logs go to stderr only.
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	b, err := openEngineBackend(f)
+	b, tok, err := openEngineBackend(f)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
 	info := b.Info()
-	log.Info("engine ready", "device", f.device, "model", info.Name, "vocab", info.VocabSize, "attention", info.Attention, "listen", f.listen)
+	log.Info("engine ready", "device", f.device, "model", info.Name, "vocab", info.VocabSize, "attention", info.Attention, "listen", f.listen, "whole_infill", tok != nil)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv := rpc.NewServer(b, log)
+	if tok != nil {
+		srv.SetInfill(infillFunc(infill.New(b, tok)))
+	}
 	if f.listen == "stdio" {
 		return srv.ServeConn(ctx, stdio{out: stdout})
 	}
@@ -81,23 +88,63 @@ func runEngine(args []string, stdout, stderr io.Writer) error {
 	return srv.ServeListener(ctx, ln)
 }
 
-// openEngineBackend loads the model on the requested device.
-func openEngineBackend(f engineFlags) (engine.Backend, error) {
+// openEngineBackend loads the model on the requested device, and its
+// tokenizer when there is one (whole infill requests need it; the session
+// calls do not, so a bare checkpoint folder is served too).
+func openEngineBackend(f engineFlags) (engine.Backend, *tokenizer.Tokenizer, error) {
+	var tok *tokenizer.Tokenizer
+	if f.model != "" {
+		tp := filepath.Join(f.model, "tokenizer.json")
+		if _, err := os.Stat(tp); err == nil {
+			t, err := tokenizer.Load(tp)
+			if err != nil {
+				return nil, nil, err
+			}
+			tok = t
+		}
+	}
 	switch f.device {
 	case "cpu":
 		if f.model != "" {
-			// The engine needs no tokenizer: a bare checkpoint will do.
-			return model.Load(f.model)
+			m, err := model.Load(f.model)
+			if err != nil {
+				return nil, nil, err
+			}
+			return m, tok, nil
 		}
-		m, _, err := model.Open("")
+		m, t, err := model.Open("")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return m, nil
+		return m, t, nil
 	case "cuda":
-		return openCUDA(f)
+		b, err := openCUDA(f)
+		return b, tok, err
 	}
-	return nil, fmt.Errorf("--device %q: want cpu or cuda", f.device)
+	return nil, nil, fmt.Errorf("--device %q: want cpu or cuda", f.device)
+}
+
+// infillFunc answers whole infill requests with the decoder.
+func infillFunc(dec *infill.Decoder) rpc.InfillFunc {
+	return func(ctx context.Context, req rpc.InfillRequest, onStep func(rpc.InfillPartial)) (rpc.InfillResult, error) {
+		set := infill.DefaultSettings()
+		if len(req.Settings) > 0 {
+			if err := json.Unmarshal(req.Settings, &set); err != nil {
+				return rpc.InfillResult{}, fmt.Errorf("engine: infill settings: %w", err)
+			}
+		}
+		res, err := dec.Infill(ctx, infill.Request{
+			Prefix: req.Prefix, Suffix: req.Suffix, Settings: set,
+			OnStep: func(p infill.Partial) {
+				onStep(rpc.InfillPartial{Text: p.Text, Step: p.Step, Committed: p.Committed, Masked: p.Masked})
+			},
+		})
+		if err != nil {
+			return rpc.InfillResult{}, err
+		}
+		stats, _ := json.Marshal(res.Stats)
+		return rpc.InfillResult{Text: res.Text, Stop: res.Stop, Stats: stats}, nil
+	}
 }
 
 // errNoCUDA reports a binary built without the cuda tag.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/unmask/unmask/engine"
 	"github.com/unmask/unmask/engine/rpc"
+	"github.com/unmask/unmask/infill"
 	"github.com/unmask/unmask/model"
+	"github.com/unmask/unmask/tokenizer"
 )
 
 const engineFixture = "../../model/testdata/tiny-qwen2"
@@ -153,5 +156,66 @@ func TestEngineCommandErrors(t *testing.T) {
 		if err == nil || !strings.Contains(msg, tc.want) {
 			t.Errorf("engine %q = %v, output %q; want an error mentioning %q", tc.args, err, msg, tc.want)
 		}
+	}
+}
+
+// TestEngineWholeInfill serves the CPU engine with a decoder, as
+// `unmask engine` does when the model folder has a tokenizer, and checks a
+// whole request over the protocol against the decoder run in process.
+// (Fixture and tokenizer as infill's tests pair them: a byte-level
+// tokenizer whose ids for this text stay inside the fixture's vocabulary.)
+func TestEngineWholeInfill(t *testing.T) {
+	m, err := model.Load(engineFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	tok, err := tokenizer.Load("../../infill/testdata/bytes-tokenizer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := rpc.NewServer(m, nil)
+	srv.SetInfill(infillFunc(infill.New(m, tok)))
+	sock := filepath.Join(t.TempDir(), "e.sock")
+	ln, err := rpc.ListenUnix(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); srv.ServeListener(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	c, err := rpc.DialClient(ctx, "unix:"+sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	set := infill.DefaultSettings()
+	set.Schedule, set.PerStep, set.MaxTokens = infill.Count, 1, 6
+	raw, _ := json.Marshal(set)
+	req := infill.Request{Prefix: "def add(a, b):\n\t", Suffix: "\nprint(add(1, 2))\n", Settings: set}
+	want, err := infill.New(m, tok).Infill(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var partials []rpc.InfillPartial
+	got, err := c.Infill(ctx, rpc.InfillRequest{Prefix: req.Prefix, Suffix: req.Suffix, Settings: raw},
+		func(p rpc.InfillPartial) { partials = append(partials, p) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Text != want.Text || got.Stop != want.Stop {
+		t.Errorf("Infill over the engine = %q (%s), in process %q (%s)", got.Text, got.Stop, want.Text, want.Stop)
+	}
+	if len(partials) != want.Stats.Forwards {
+		t.Errorf("%d partials, want one per forward pass (%d)", len(partials), want.Stats.Forwards)
+	}
+	var stats infill.Stats
+	if err := json.Unmarshal(got.Stats, &stats); err != nil || stats.Forwards != want.Stats.Forwards {
+		t.Errorf("stats %s (%v), want %d forwards", got.Stats, err, want.Stats.Forwards)
+	}
+	if _, err := c.Infill(ctx, rpc.InfillRequest{Prefix: "x", Settings: json.RawMessage(`{"Schedule": 3}`)}, nil); err == nil {
+		t.Error("Infill with malformed settings succeeded")
 	}
 }

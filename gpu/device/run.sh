@@ -83,6 +83,7 @@ fi
 # (c) the benchmark on the 0.5B shape.
 step bench-0.5b 60 "$bin/gpucheck" bench --model "$r05" --ctx 512,2048
 step bench-0.5b-kernel 45 "$bin/gpucheck" bench --model "$r05" --ctx 512,2048 --matmul kernel
+step bench-0.5b-cublas 45 "$bin/gpucheck" bench --model "$r05" --ctx 512,2048 --matmul cublas
 step torch-eager-0.5b 60 python3 gpu/device/torch_bench.py "$r05" --ctx 512,2048
 step torch-compile-0.5b 150 python3 gpu/device/torch_bench.py "$r05" --ctx 512,2048 --compile
 
