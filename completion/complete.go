@@ -30,6 +30,9 @@ type FillResult struct {
 	Tokens   int    // tokens committed
 	Stop     string // "eos" | "max_tokens" | "budget"
 	Cached   bool   // answered from a cache, no forward pass
+
+	ContextTokens, Reused int           // context tokens, and those the session's KV cache already held
+	Prefill, Denoise      time.Duration // time in each engine phase
 }
 
 // A Filler fills the middle. Production code uses the infill decoder (see

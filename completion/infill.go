@@ -44,7 +44,9 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 	if err != nil {
 		return FillResult{}, err
 	}
-	return FillResult{Text: res.Text, Forwards: res.Stats.Forwards, Tokens: res.Stats.Committed, Stop: res.Stop}, nil
+	return FillResult{Text: res.Text, Forwards: res.Stats.Forwards, Tokens: res.Stats.Committed, Stop: res.Stop,
+		ContextTokens: res.Stats.ContextTokens, Reused: res.Stats.Reused,
+		Prefill: res.Stats.Prefill, Denoise: res.Stats.Denoise}, nil
 }
 
 // CountTokens counts s in the model's tokens (TokenCounter).

@@ -58,8 +58,9 @@ func (s *Server) complete(ctx context.Context, uri protocol.DocumentURI, pos pro
 		return completion.Result{}, nil
 	}
 	s.stats.completed(time.Since(start), res.Fill.Cached, res.Text == "")
-	s.logf("completion %s %d:%d: %d forwards, %d tokens, %q in %v", uri, pos.Line, pos.Character,
-		res.Fill.Forwards, res.Fill.Tokens, res.Text, time.Since(start))
+	s.logf("completion %s %d:%d: %d forwards, %d tokens, context %d (%d reused), prefill %v, denoise %v, stop %s, cached %v: %q in %v",
+		uri, pos.Line, pos.Character, res.Fill.Forwards, res.Fill.Tokens, res.Fill.ContextTokens, res.Fill.Reused,
+		res.Fill.Prefill, res.Fill.Denoise, res.Fill.Stop, res.Fill.Cached, res.Text, time.Since(start))
 	return res, nil
 }
 

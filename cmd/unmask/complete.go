@@ -90,17 +90,20 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(map[string]any{
-		"text":     res.Text,
-		"raw":      res.Fill.Text,
-		"line":     res.Range.Start.Line + 1,
-		"col":      res.Range.Start.Character + 1,
-		"language": doc.LanguageID,
-		"syntax":   res.Window.Syntax,
-		"forwards": res.Fill.Forwards,
-		"tokens":   res.Fill.Tokens,
-		"stop":     res.Fill.Stop,
-		"ms":       float64(res.Elapsed.Microseconds()) / 1000,
-		"loadMs":   float64(loaded.Microseconds()) / 1000,
+		"text":      res.Text,
+		"raw":       res.Fill.Text,
+		"line":      res.Range.Start.Line + 1,
+		"col":       res.Range.Start.Character + 1,
+		"language":  doc.LanguageID,
+		"syntax":    res.Window.Syntax,
+		"forwards":  res.Fill.Forwards,
+		"tokens":    res.Fill.Tokens,
+		"stop":      res.Fill.Stop,
+		"context":   res.Fill.ContextTokens,
+		"prefillMs": float64(res.Fill.Prefill.Microseconds()) / 1000,
+		"denoiseMs": float64(res.Fill.Denoise.Microseconds()) / 1000,
+		"ms":        float64(res.Elapsed.Microseconds()) / 1000,
+		"loadMs":    float64(loaded.Microseconds()) / 1000,
 	})
 }
 
