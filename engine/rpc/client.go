@@ -206,7 +206,7 @@ func (c *Client) NewSession(opts engine.SessionOptions) (engine.Session, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &clientSession{c: c, id: r.Session, topK: r.TopK}, nil
+	return &clientSession{c: c, id: r.Session, topK: r.TopK, bytes: r.Bytes}, nil
 }
 
 // A clientSession proxies one engine session. It mirrors the context the
@@ -216,10 +216,15 @@ type clientSession struct {
 	c      *Client
 	id     uint64
 	topK   int
+	bytes  int64   // engine memory the session holds (fixed at creation)
 	held   []int32 // the engine session's context, when known
 	known  bool    // held is exact (false after a failed Prefill or Truncate)
 	closed bool
 }
+
+// Bytes reports the memory the session holds in the engine (device memory
+// for the CUDA engine), so a session cache can cap remote sessions too.
+func (s *clientSession) Bytes() int64 { return s.bytes }
 
 func (s *clientSession) Tokens() []int32 {
 	if s.closed {

@@ -291,6 +291,15 @@ func (s *fallbackSession) lost(err error) bool {
 	return s.remote != nil && errors.Is(err, ErrUnavailable)
 }
 
+// Bytes reports what the session holds on whichever backend it runs (0
+// when that backend does not say).
+func (s *fallbackSession) Bytes() int64 {
+	if sz, ok := s.inner.(interface{ Bytes() int64 }); ok && !s.closed {
+		return sz.Bytes()
+	}
+	return 0
+}
+
 func (s *fallbackSession) Tokens() []int32 {
 	if s.closed {
 		return nil

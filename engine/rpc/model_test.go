@@ -33,6 +33,10 @@ func TestModelOverTheWire(t *testing.T) {
 			t.Fatal(err)
 		}
 		ls, _ := local.NewSession(opts)
+		rb, lb := rs.(interface{ Bytes() int64 }), ls.(interface{ Bytes() int64 })
+		if rb.Bytes() != lb.Bytes() || rb.Bytes() == 0 {
+			t.Errorf("%s: remote session Bytes() = %d, the engine's session holds %d", dir, rb.Bytes(), lb.Bytes())
+		}
 		ctx := context.Background()
 		mask := info.MaskID
 		toks := []int32{3, 17, 42, 5, 9, 77, 12, 8}

@@ -32,7 +32,8 @@ type newSessionParams struct {
 
 type newSessionResult struct {
 	Session uint64 `json:"session"`
-	TopK    int    `json:"topK"` // resolved: candidates per position
+	TopK    int    `json:"topK"`            // resolved: candidates per position
+	Bytes   int64  `json:"bytes,omitempty"` // memory the session holds in the engine, when it says
 }
 
 type sessionParams struct {

@@ -278,7 +278,11 @@ func (cs *connState) newSession(p newSessionParams) (newSessionResult, error) {
 		return newSessionResult{}, engine.ErrClosed
 	}
 	cs.sessions[id] = &serverSession{s: s, topK: k}
-	return newSessionResult{Session: id, TopK: k}, nil
+	r := newSessionResult{Session: id, TopK: k}
+	if sz, ok := s.(interface{ Bytes() int64 }); ok {
+		r.Bytes = sz.Bytes()
+	}
+	return r, nil
 }
 
 // lock returns the session with its mutex held.
