@@ -30,21 +30,20 @@ type bpe struct {
 
 const noRank = math.MaxUint32
 
-func newBPE(vocab map[string]int64, merges [][2]string, ignoreMerges bool) (*bpe, error) {
+func newBPE(vocab map[string]int32, merges [][2][]byte, ignoreMerges bool) (*bpe, error) {
 	b := &bpe{
-		vocab:        make(map[string]int32, len(vocab)),
+		vocab:        vocab,
 		merges:       make(map[uint64]uint64, len(merges)),
 		ignoreMerges: ignoreMerges,
 		unk:          -1,
 		size:         len(vocab),
 	}
 	// Ids index dense tables, so a file may leave only a few holes.
-	limit := int64(2*len(vocab) + 1<<16)
+	limit := int32(2*len(vocab) + 1<<16)
 	for tok, id := range vocab {
 		if id < 0 || id >= limit {
 			return nil, fmt.Errorf("tokenizer: model.vocab[%q] = %d: id out of range (want 0 ≤ id < %d for %d entries)", tok, id, limit, len(vocab))
 		}
-		b.vocab[tok] = int32(id)
 	}
 	for i := range b.byteID {
 		id, ok := b.vocab[string(byteRune[i])]
@@ -53,9 +52,10 @@ func newBPE(vocab map[string]int64, merges [][2]string, ignoreMerges bool) (*bpe
 		}
 		b.byteID[i] = id
 	}
+	var buf []byte
 	for rank, m := range merges {
-		l, ok1 := b.vocab[m[0]]
-		r, ok2 := b.vocab[m[1]]
+		l, ok1 := b.vocab[string(m[0])]
+		r, ok2 := b.vocab[string(m[1])]
 		if !ok1 || !ok2 {
 			missing := m[0]
 			if ok1 {
@@ -63,9 +63,10 @@ func newBPE(vocab map[string]int64, merges [][2]string, ignoreMerges bool) (*bpe
 			}
 			return nil, fmt.Errorf("tokenizer: model.merges[%d] (%q, %q): token %q is not in the vocab", rank, m[0], m[1], missing)
 		}
-		n, ok := b.vocab[m[0]+m[1]]
+		buf = append(append(buf[:0], m[0]...), m[1]...)
+		n, ok := b.vocab[string(buf)]
 		if !ok {
-			return nil, fmt.Errorf("tokenizer: model.merges[%d] (%q, %q): merged token %q is not in the vocab", rank, m[0], m[1], m[0]+m[1])
+			return nil, fmt.Errorf("tokenizer: model.merges[%d] (%q, %q): merged token %q is not in the vocab", rank, m[0], m[1], buf)
 		}
 		// A repeated pair keeps its last rank, as the reference's map does.
 		b.merges[uint64(uint32(l))<<32|uint64(uint32(r))] = uint64(rank)<<32 | uint64(uint32(n))

@@ -20,6 +20,7 @@ func init() {
 			n++
 		}
 		runeByte[byteRune[b]] = byte(b)
+		byteOfRune[byteRune[b]] = byte(b)
 	}
 }
 
@@ -36,17 +37,27 @@ func byteLevelEncode(raw string) string {
 // byteLevelDecode returns the bytes a token stands for, as the reference's
 // ByteLevel decoder computes them: every character mapped back through the
 // alphabet, or, if any character is outside it, the token's own UTF-8 bytes.
-func byteLevelDecode(tok string) []byte {
-	out := make([]byte, 0, len(tok))
+func byteLevelDecode(tok string) []byte { return appendByteLevelDecode(nil, tok) }
+
+func appendByteLevelDecode(dst []byte, tok string) []byte {
+	start := len(dst)
 	for _, r := range tok {
-		b, ok := runeByte[r]
-		if !ok {
-			return []byte(tok)
+		var b byte
+		if r < 0x180 && r >= 0 {
+			b = byteOfRune[r]
+			if byteRune[b] != r {
+				return append(dst[:start], tok...)
+			}
+		} else {
+			return append(dst[:start], tok...)
 		}
-		out = append(out, b)
+		dst = append(dst, b)
 	}
-	return out
+	return dst
 }
+
+// byteOfRune inverts byteRune for the runes below U+0180 (the alphabet).
+var byteOfRune [0x180]byte
 
 // appendLossy appends b to dst as valid UTF-8, replacing each maximal
 // subpart of an ill-formed sequence with one U+FFFD, as Rust's

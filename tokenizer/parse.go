@@ -5,23 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
-	"strings"
+	"unicode/utf8"
 )
 
 // ErrUnsupported reports a tokenizer.json feature this package does not
 // implement (a model other than byte-level BPE, an unknown split pattern…).
 var ErrUnsupported = errors.New("tokenizer: unsupported")
-
-// The parts of tokenizer.json this package reads.
-type fileJSON struct {
-	AddedTokens   []addedJSON     `json:"added_tokens"`
-	Normalizer    json.RawMessage `json:"normalizer"`
-	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
-	Model         json.RawMessage `json:"model"`
-	Decoder       json.RawMessage `json:"decoder"`
-	PostProcessor json.RawMessage `json:"post_processor"`
-}
 
 type addedJSON struct {
 	ID         *int64  `json:"id"`
@@ -83,33 +74,180 @@ func Load(path string) (*Tokenizer, error) {
 // byte-level BPE models are supported; anything else is an error wrapping
 // ErrUnsupported.
 func Parse(data []byte) (*Tokenizer, error) {
-	var f fileJSON
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("tokenizer: tokenizer.json is not valid JSON: %w", err)
+	if !utf8.Valid(data) {
+		// The reference (serde_json) rejects such files too.
+		bad := 0
+		for i := 0; i < len(data); {
+			r, n := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && n == 1 {
+				bad = i
+				break
+			}
+			i += n
+		}
+		return nil, fmt.Errorf("tokenizer: tokenizer.json is not valid UTF-8 at byte %d", bad)
 	}
-	t := &Tokenizer{}
-	if isNull(f.Model) {
-		return nil, errors.New("tokenizer: tokenizer.json has no model")
-	}
-	if err := t.parseModel(f.Model); err != nil {
+	s := &jscan{b: data}
+	var (
+		model                                    *modelParts
+		added, normalizer, preTokenizer, decoder []byte
+	)
+	err := s.object(func(key string) error {
+		var err error
+		switch key {
+		case "model":
+			if s.peek() == 'n' {
+				_, err = s.skip(0)
+				return err
+			}
+			model, err = s.model()
+		case "added_tokens":
+			added, err = s.skip(0)
+		case "normalizer":
+			normalizer, err = s.skip(0)
+		case "pre_tokenizer":
+			preTokenizer, err = s.skip(0)
+		case "decoder":
+			decoder, err = s.skip(0)
+		default:
+			_, err = s.skip(0)
+		}
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	nfc, err := parseNormalizer(f.Normalizer, "normalizer")
+	if s.peek() != 0 {
+		return nil, s.errorf("data after the top-level object")
+	}
+	if model == nil {
+		return nil, errors.New("tokenizer: tokenizer.json has no model")
+	}
+	t := &Tokenizer{}
+	if err := t.parseModel(model); err != nil {
+		return nil, err
+	}
+	nfc, err := parseNormalizer(normalizer, "normalizer")
 	if err != nil {
 		return nil, err
 	}
 	t.nfc = nfc
-	if t.stages, err = parsePreTokenizer(f.PreTokenizer, "pre_tokenizer"); err != nil {
+	if t.stages, err = parsePreTokenizer(preTokenizer, "pre_tokenizer"); err != nil {
 		return nil, err
 	}
-	if err := t.parseDecoder(f.Decoder, "decoder"); err != nil {
+	if err := t.parseDecoder(decoder, "decoder"); err != nil {
 		return nil, err
 	}
-	if err := t.addTokens(f.AddedTokens); err != nil {
+	var list []addedJSON
+	if !isNull(added) {
+		if err := json.Unmarshal(added, &list); err != nil {
+			return nil, fmt.Errorf("tokenizer: added_tokens: %w", err)
+		}
+	}
+	if err := t.addTokens(list); err != nil {
 		return nil, err
 	}
 	t.finish()
 	return t, nil
+}
+
+// modelParts is the model object as read by jscan: the vocabulary and
+// merges decoded, everything else kept as JSON for encoding/json.
+type modelParts struct {
+	rest      []byte           // the other fields, as a JSON object
+	vocab     map[string]int32 // nil if absent or not an object
+	vocabRaw  []byte           // the vocab when it is not an object (Unigram's list)
+	merges    [][2][]byte      // may alias the file's bytes
+	mergesBad bool             // merges is present but not a list
+}
+
+func (s *jscan) model() (*modelParts, error) {
+	m := &modelParts{rest: []byte{'{'}}
+	err := s.object(func(key string) error {
+		switch key {
+		case "vocab":
+			if s.peek() != '{' {
+				var err error
+				m.vocabRaw, err = s.skip(0)
+				return err
+			}
+			m.vocab = make(map[string]int32, len(s.b)/64)
+			return s.object(func(tok string) error {
+				id, err := s.integer()
+				if err != nil {
+					return err
+				}
+				if id < 0 || id > math.MaxInt32 {
+					return fmt.Errorf("tokenizer: model.vocab[%q] = %d: id out of range", tok, id)
+				}
+				m.vocab[tok] = int32(id)
+				return nil
+			})
+		case "merges":
+			return s.merges(m)
+		}
+		raw, err := s.skip(0)
+		if err != nil {
+			return err
+		}
+		if len(m.rest) > 1 {
+			m.rest = append(m.rest, ',')
+		}
+		k, _ := json.Marshal(key)
+		m.rest = append(append(append(m.rest, k...), ':'), raw...)
+		return nil
+	})
+	m.rest = append(m.rest, '}')
+	return m, err
+}
+
+// merges reads both spellings of merges: "a b" strings (older files) and
+// [a, b] pairs (tokenizers ≥ 0.20, which allow spaces in tokens).
+func (s *jscan) merges(m *modelParts) error {
+	switch s.peek() {
+	case 'n':
+		_, err := s.skip(0)
+		return err
+	case '[':
+	default:
+		m.mergesBad = true
+		_, err := s.skip(0)
+		return err
+	}
+	m.merges = make([][2][]byte, 0, len(s.b)/64)
+	return s.array(func(i int) error {
+		switch s.peek() {
+		case '"':
+			line, err := s.strBytes()
+			if err != nil {
+				return err
+			}
+			a, b, ok := bytes.Cut(line, []byte{' '})
+			if !ok || bytes.IndexByte(b, ' ') >= 0 {
+				return fmt.Errorf("tokenizer: model.merges[%d] = %q: want two tokens separated by one space", i, line)
+			}
+			m.merges = append(m.merges, [2][]byte{a, b})
+			return nil
+		case '[':
+			var pair [2][]byte
+			n := 0
+			start := s.i
+			err := s.array(func(int) error {
+				t, err := s.strBytes()
+				if n < 2 {
+					pair[n] = t
+				}
+				n++
+				return err
+			})
+			if err != nil || n != 2 {
+				return fmt.Errorf("tokenizer: model.merges[%d] = %.40s: want \"a b\" or [\"a\", \"b\"]", i, s.b[start:min(s.i+1, len(s.b))])
+			}
+			m.merges = append(m.merges, pair)
+			return nil
+		}
+		return fmt.Errorf("tokenizer: model.merges[%d]: want \"a b\" or [\"a\", \"b\"]", i)
+	})
 }
 
 func isNull(m json.RawMessage) bool {
@@ -242,20 +380,13 @@ func (t *Tokenizer) parseDecoder(m json.RawMessage, where string) error {
 	return nil
 }
 
-func (t *Tokenizer) parseModel(m json.RawMessage) error {
-	var kind struct {
-		Type   string          `json:"type"`
-		Merges json.RawMessage `json:"merges"`
-	}
-	if err := json.Unmarshal(m, &kind); err != nil {
-		return fmt.Errorf("tokenizer: model: %w", err)
-	}
-	if kind.Type != "BPE" && !(kind.Type == "" && kind.Merges != nil) {
-		return unsupported("model", fmt.Sprintf("model type %q (only byte-level BPE)", kind.Type))
-	}
+func (t *Tokenizer) parseModel(m *modelParts) error {
 	var mj modelJSON
-	if err := json.Unmarshal(m, &mj); err != nil {
+	if err := json.Unmarshal(m.rest, &mj); err != nil {
 		return fmt.Errorf("tokenizer: model: %w", err)
+	}
+	if mj.Type != "BPE" && !(mj.Type == "" && m.merges != nil) {
+		return unsupported("model", fmt.Sprintf("model type %q (only byte-level BPE)", mj.Type))
 	}
 	if mj.Dropout != nil && *mj.Dropout > 0 {
 		return unsupported("model", "BPE dropout")
@@ -269,14 +400,16 @@ func (t *Tokenizer) parseModel(m json.RawMessage) error {
 	if p := mj.EndOfWordSuffix; p != nil && *p != "" {
 		return unsupported("model", fmt.Sprintf("end_of_word_suffix %q", *p))
 	}
-	if mj.Vocab == nil {
+	if m.vocab == nil {
+		if m.vocabRaw != nil && !isNull(m.vocabRaw) {
+			return errors.New("tokenizer: model.vocab is not an object")
+		}
 		return errors.New("tokenizer: model has no vocab")
 	}
-	merges, err := parseMerges(mj.Merges)
-	if err != nil {
-		return err
+	if m.mergesBad {
+		return errors.New("tokenizer: model.merges is not a list")
 	}
-	b, err := newBPE(mj.Vocab, merges, mj.IgnoreMerges)
+	b, err := newBPE(m.vocab, m.merges, mj.IgnoreMerges)
 	if err != nil {
 		return err
 	}
@@ -289,38 +422,4 @@ func (t *Tokenizer) parseModel(m json.RawMessage) error {
 	}
 	t.bpe = b
 	return nil
-}
-
-// parseMerges accepts both spellings of merges: "a b" strings (older files)
-// and [a, b] pairs (tokenizers ≥ 0.20, which allow spaces in tokens).
-func parseMerges(m json.RawMessage) ([][2]string, error) {
-	if isNull(m) {
-		return nil, nil
-	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(m, &raw); err != nil {
-		return nil, fmt.Errorf("tokenizer: model.merges is not a list: %w", err)
-	}
-	out := make([][2]string, len(raw))
-	for i, r := range raw {
-		r = bytes.TrimSpace(r)
-		if len(r) > 0 && r[0] == '"' {
-			var s string
-			if err := json.Unmarshal(r, &s); err != nil {
-				return nil, fmt.Errorf("tokenizer: model.merges[%d]: %w", i, err)
-			}
-			a, b, ok := strings.Cut(s, " ")
-			if !ok || strings.Contains(b, " ") {
-				return nil, fmt.Errorf("tokenizer: model.merges[%d] = %q: want two tokens separated by one space", i, s)
-			}
-			out[i] = [2]string{a, b}
-			continue
-		}
-		var pair []string
-		if err := json.Unmarshal(r, &pair); err != nil || len(pair) != 2 {
-			return nil, fmt.Errorf("tokenizer: model.merges[%d] = %.40s: want \"a b\" or [\"a\", \"b\"]", i, r)
-		}
-		out[i] = [2]string{pair[0], pair[1]}
-	}
-	return out, nil
 }

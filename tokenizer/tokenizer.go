@@ -144,8 +144,16 @@ func (t *Tokenizer) finish() {
 	t.vocabSize = n
 	t.idBytes = make([][]byte, n)
 	t.idToken = make([]string, n)
+	// One arena for the bytes of all vocabulary tokens, not one allocation each.
+	size := 0
+	for tok := range t.bpe.vocab {
+		size += len(tok)
+	}
+	arena := make([]byte, 0, size)
 	for tok, id := range t.bpe.vocab {
-		t.idBytes[id] = byteLevelDecode(tok)
+		start := len(arena)
+		arena = appendByteLevelDecode(arena, tok)
+		t.idBytes[id] = arena[start:len(arena):len(arena)]
 		t.idToken[id] = tok
 	}
 	for content, id := range t.addedID {

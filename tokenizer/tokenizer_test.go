@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -314,7 +315,9 @@ func TestParseErrors(t *testing.T) {
 		{"decoder", `{"model":{"type":"BPE","vocab":{}},"decoder":{"type":"WordPiece"}}`, `"WordPiece"`, true},
 		{"no type", `{"model":{"type":"BPE","vocab":{}},"decoder":{}}`, "decoder has no type", false},
 		{"added no content", `{"model":{"type":"BPE","vocab":{}},"added_tokens":[{"id":0}]}`, "added_tokens[0] has no content", false},
-		{"added bad type", `{"model":{"type":"BPE","vocab":{}},"added_tokens":[{"id":"x","content":"a"}]}`, "not valid JSON", false},
+		{"invalid utf-8", "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"\xff\":0}}}", "not valid UTF-8 at byte 33", false},
+		{"trailing data", `{"model":{"type":"BPE","vocab":{}}} x`, "data after the top-level object", false},
+		{"added bad type", `{"model":{"type":"BPE","vocab":{}},"added_tokens":[{"id":"x","content":"a"}]}`, "added_tokens", false},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.json))
@@ -342,5 +345,116 @@ func TestLoadsTrainerOutput(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join("testdata", "no-such.json")); err == nil || !strings.Contains(err.Error(), "no-such.json") {
 		t.Errorf("Load(missing) error = %v, want one naming the file", err)
+	}
+}
+
+// TestScanString holds jscan's strings to encoding/json's.
+func TestScanString(t *testing.T) {
+	for _, lit := range []string{
+		`""`, `"abc"`, `"a\u00e9"`, `"\ud83d\ude00"`, `"\ud83d"`, `"\ud83dx"`, `"\ud83d\u0041"`,
+		`"\ude00\ud83d"`, `"\/\b\f\n\r\t\\\""`, `"Ġ\u0120"`,
+	} {
+		var want string
+		if err := json.Unmarshal([]byte(lit), &want); err != nil {
+			t.Fatalf("json.Unmarshal(%s): %v", lit, err)
+		}
+		s := &jscan{b: []byte(lit)}
+		got, err := s.str()
+		if err != nil || got != want || s.i != len(lit) {
+			t.Errorf("jscan.str(%s) = %q, %v (at %d); want %q", lit, got, err, s.i, want)
+		}
+	}
+	for _, bad := range []string{`"abc`, `"\x"`, `"\u12"`, "\"a\nb\"", `abc`} {
+		s := &jscan{b: []byte(bad)}
+		if got, err := s.str(); err == nil {
+			t.Errorf("jscan.str(%q) = %q, nil; want an error", bad, got)
+		}
+	}
+}
+
+// TestScanModel holds jscan's vocabulary and merges to encoding/json's on
+// the committed files (both merge spellings) and Qwen3's when present.
+func TestScanModel(t *testing.T) {
+	files := []string{"testdata/small.json", "testdata/small-gpt2.json"}
+	if p := filepath.Join(testDeps(), "tokenizer-qwen3", "tokenizer.json"); fileExists(p) {
+		files = append(files, p)
+	}
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ref struct {
+			Model struct {
+				Vocab  map[string]int32  `json:"vocab"`
+				Merges []json.RawMessage `json:"merges"`
+			} `json:"model"`
+		}
+		if err := json.Unmarshal(data, &ref); err != nil {
+			t.Fatal(err)
+		}
+		tk, err := Parse(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tk.bpe.vocab) != len(ref.Model.Vocab) {
+			t.Fatalf("%s: %d vocabulary entries, encoding/json reads %d", path, len(tk.bpe.vocab), len(ref.Model.Vocab))
+		}
+		for tok, id := range ref.Model.Vocab {
+			if got, ok := tk.bpe.vocab[tok]; !ok || got != id {
+				t.Fatalf("%s: vocab[%q] = %d, %v; encoding/json reads %d", path, tok, got, ok, id)
+			}
+		}
+		if len(tk.bpe.merges) > len(ref.Model.Merges) || len(tk.bpe.merges) < len(ref.Model.Merges)*99/100 {
+			t.Errorf("%s: %d distinct merges from %d entries", path, len(tk.bpe.merges), len(ref.Model.Merges))
+		}
+		for rank, raw := range ref.Model.Merges[:min(len(ref.Model.Merges), 2000)] {
+			var pair [2]string
+			var line string
+			if json.Unmarshal(raw, &line) == nil {
+				pair[0], pair[1], _ = strings.Cut(line, " ")
+			} else if err := json.Unmarshal(raw, &pair); err != nil {
+				t.Fatal(err)
+			}
+			l, r := tk.bpe.vocab[pair[0]], tk.bpe.vocab[pair[1]]
+			if got, _ := tk.bpe.pair(l, r); got != uint32(rank) {
+				t.Errorf("%s: rank of merge %q = %d, want %d", path, pair, got, rank)
+			}
+		}
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// TestConcurrentEncode encodes from several goroutines at once through the
+// shared word cache (run with -race).
+func TestConcurrentEncode(t *testing.T) {
+	tk := small(t)
+	texts := []string{"func main() {\n\treturn 42\n}\n", "x := []int{1, 2, 3} // 😀", "<|mask|> é\u0301 'll"}
+	want := make([][]int32, len(texts))
+	for i, s := range texts {
+		want[i] = tk.Encode(s)
+	}
+	tk.bpe.cache.clear()
+	done := make(chan error)
+	for g := range 4 {
+		go func() {
+			for k := range 200 {
+				i := (g + k) % len(texts)
+				if got := tk.Encode(texts[i]); !slices.Equal(got, want[i]) {
+					done <- errors.New("Encode(" + texts[i] + ") differs under concurrency")
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
