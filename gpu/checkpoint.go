@@ -107,8 +107,10 @@ func (ck *checkpoint) parse(file string, data []byte, bf16 bool) error {
 		}
 		n := int64(1)
 		for _, d := range e.Shape {
-			if d < 0 || d > 1<<31 {
-				return fmt.Errorf("%w: %s: tensor %s: shape %v", ErrCheckpoint, file, name, e.Shape)
+			// Bounded by the file's size before multiplying, so the
+			// product cannot overflow.
+			if d < 0 || (d > 0 && n > int64(len(body))/int64(d)) {
+				return fmt.Errorf("%w: %s: tensor %s: shape %v does not fit the file", ErrCheckpoint, file, name, e.Shape)
 			}
 			n *= int64(d)
 		}
