@@ -273,7 +273,7 @@ func itoa(n int) string {
 // CPU engine on its fixtures (every attention family), as the reference is
 // held in reference_test.go.
 func TestCUDAMatchesCPUEngine(t *testing.T) {
-	for _, dir := range fixtures {
+	for _, dir := range append(fixtures, causalFixture(t)) {
 		for _, opts := range []Options{{Weights: "f32", Matmul: "kernel"}, {Weights: "f32", Matmul: "cublas"}, {Weights: "bf16", Matmul: "auto"}} {
 			cpu, err := model.Load(dir)
 			if err != nil {

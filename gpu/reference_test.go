@@ -1,9 +1,11 @@
 package gpu
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/unmask/unmask/engine"
@@ -20,7 +22,7 @@ const (
 )
 
 // fixtures are package model's test checkpoints, one per attention family.
-var fixtures = []string{"../model/testdata/tiny-qwen2", "../model/testdata/tiny-llada"}
+var fixtures = []string{"../model/testdata/tiny-qwen2", "../model/testdata/tiny-llada", "../model/testdata/tiny-llama-rope-linear", "../model/testdata/tiny-llama-rope-llama3"}
 
 // compareSessions drives a CPU session and a session of ours through the
 // same steps and compares every prediction: top-1 ids must agree where the
@@ -38,7 +40,7 @@ func compareSessions(t *testing.T, name string, cpu, ours engine.Session, info e
 	}
 	suf, pre, mid := or(info.FIMSuffixID, 3), or(info.FIMPrefixID, 4), or(info.FIMMiddleID, 6)
 	ctxToks := []int32{suf, 5, 9, 14, pre, 33, 7, 1, 2, 60, mid}
-	mask := info.MaskID
+	mask := or(info.MaskID, 1)
 	steps := []struct {
 		prefill []int32
 		block   []int32
@@ -93,8 +95,31 @@ func compareSessions(t *testing.T, name string, cpu, ours engine.Session, info e
 	}
 }
 
+// causalFixture copies the context-causal Qwen2 fixture with its attention
+// switched to causal, the third mask.
+func causalFixture(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := os.ReadFile(filepath.Join(fixtures[0], "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = bytes.Replace(cfg, []byte(`"context-causal"`), []byte(`"causal"`), 1)
+	st, err := os.ReadFile(filepath.Join(fixtures[0], "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "model.safetensors"), st, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func TestReferenceMatchesCPUEngine(t *testing.T) {
-	for _, dir := range fixtures {
+	for _, dir := range append(fixtures, causalFixture(t)) {
 		for _, wt := range []string{"f32", "bf16"} {
 			cpu, err := model.Load(dir)
 			if err != nil {
@@ -107,6 +132,7 @@ func TestReferenceMatchesCPUEngine(t *testing.T) {
 			if got, want := ours.Info(), cpu.Info(); got != want {
 				t.Errorf("%s: Info() = %+v, CPU %+v", dir, got, want)
 			}
+			t.Logf("%s %s: attention %s", dir, wt, cpu.Info().Attention)
 			cs, err := cpu.NewSession(engine.SessionOptions{MaxContext: 64})
 			if err != nil {
 				t.Fatal(err)
