@@ -199,7 +199,7 @@ func goldenTokenizer(t *testing.T, name string) (*Tokenizer, []goldenCase) {
 	return tk, cases
 }
 
-var goldenNames = []string{"qwen3", "small", "small-gpt2", "small-llama3"}
+var goldenNames = []string{"qwen3", "small", "small-gpt2", "small-llama3", "small-seq"}
 
 func TestGoldenHardText(t *testing.T) {
 	for _, name := range goldenNames {

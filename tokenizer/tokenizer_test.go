@@ -337,7 +337,7 @@ func TestParseErrors(t *testing.T) {
 // TestLoadsTrainerOutput checks that files written by the reference's
 // trainer load, whatever merge spelling and pre-tokenizer variant they use.
 func TestLoadsTrainerOutput(t *testing.T) {
-	for _, name := range []string{"small.json", "small-gpt2.json", "small-llama3.json"} {
+	for _, name := range []string{"small.json", "small-gpt2.json", "small-llama3.json", "small-seq.json"} {
 		tk := loadTestdata(t, name)
 		if tk.VocabSize() < 256 {
 			t.Errorf("Load(%s): VocabSize() = %d, want at least the byte alphabet", name, tk.VocabSize())

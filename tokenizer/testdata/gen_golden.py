@@ -15,8 +15,9 @@ tokenizer file (and its sha256), then one JSON object per case:
     sha256 digests of the ids (whole and per 1024-token chunk) and starts, so
     the golden stays small while the corpus is large.
 --train retrains the small tokenizer (small.json) with the reference's
-BpeTrainer; the variants small-gpt2.json and small-llama3.json are derived
-from it by editing the JSON (other pre-tokenizers, merge spelling, flags).
+BpeTrainer; the variants small-gpt2.json, small-llama3.json and
+small-seq.json are derived from it by editing the JSON (other
+pre-tokenizers, merge spelling, added-token flags).
 """
 import argparse, codecs, glob, hashlib, json, os, struct, subprocess, sys
 
@@ -191,7 +192,13 @@ def variants(small_json):
             a["rstrip"] = True
     l["added_tokens"].append({"id": nxt, "content": "cafe\u0301-tok", "single_word": False, "lstrip": True,
                               "rstrip": False, "normalized": True, "special": False})
-    return {"small-gpt2": json.dumps(g, ensure_ascii=False, indent=1), "small-llama3": json.dumps(l, ensure_ascii=False, indent=1)}
+    q = json.loads(small_json)  # two splitting stages: a literal, then ByteLevel's regex with a prefix space
+    q["normalizer"] = None
+    q["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"String": "\n\n"}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True}]}
+    dump = lambda d: json.dumps(d, ensure_ascii=False, indent=1)
+    return {"small-gpt2": dump(g), "small-llama3": dump(l), "small-seq": dump(q)}
 
 
 def without_added(json_text):
@@ -262,7 +269,7 @@ def main():
     testdeps = roots()["testdeps"]
     qwen = open(os.path.join(testdeps, "tokenizer-qwen3", "tokenizer.json"), encoding="utf-8").read()
     golden("qwen3", "testdeps:tokenizer-qwen3/tokenizer.json", qwen, files, os.path.join(HERE, "golden", "qwen3.jsonl"))
-    for name in ["small", "small-gpt2", "small-llama3"]:
+    for name in ["small", "small-gpt2", "small-llama3", "small-seq"]:
         text = open(os.path.join(HERE, name + ".json"), encoding="utf-8").read()
         golden(name, "testdata:" + name + ".json", text, files, os.path.join(HERE, "golden", name + ".jsonl"))
 
