@@ -85,7 +85,7 @@ type cudaExec struct {
 
 	fnEmbedBF16, fnEmbedF32, fnRMSNorm, fnMatmulBF16, fnMatmulF32 cu.Function
 	fnToBF16, fnAddBias, fnRope, fnAttention, fnSiluMul, fnScale  cu.Function
-	fnTopK                                                        cu.Function
+	fnTopK, fnTopKSmall                                           cu.Function
 
 	// scratch on the device, grown on demand
 	ids                  scratch // int32 token ids
@@ -162,6 +162,7 @@ func (e *cudaExec) init() error {
 		{&e.fnMatmulBF16, "matmul_bf16"}, {&e.fnMatmulF32, "matmul_f32"}, {&e.fnToBF16, "to_bf16"},
 		{&e.fnAddBias, "add_bias"}, {&e.fnRope, "rope"}, {&e.fnAttention, "attention"},
 		{&e.fnSiluMul, "silu_mul"}, {&e.fnScale, "scale"}, {&e.fnTopK, "topk_entropy"},
+		{&e.fnTopKSmall, "topk_entropy_small"},
 	} {
 		if *f.fn, err = e.mod.Function(f.name); err != nil {
 			return fmt.Errorf("gpu: kernel %s: %w", f.name, err)
@@ -381,7 +382,12 @@ func (e *cudaExec) topk(logits vec, rows, V, k int, ids []int32, logp, ent []flo
 	if err := e.grow(&e.tkEnt, int64(rows)*4); err != nil {
 		return err
 	}
-	if err := e.launch(e.fnTopK, rows, 1, 256, logits.ptr(), i32(V), i32(k), uint64(e.tkIDs.p), uint64(e.tkLogp.p), uint64(e.tkEnt.p)); err != nil {
+	// k <= 8 (the default top-k) takes one pass over the vocabulary.
+	fn, threads := e.fnTopK, 256
+	if k <= 8 {
+		fn, threads = e.fnTopKSmall, 512
+	}
+	if err := e.launch(fn, rows, 1, threads, logits.ptr(), i32(V), i32(k), uint64(e.tkIDs.p), uint64(e.tkLogp.p), uint64(e.tkEnt.p)); err != nil {
 		return err
 	}
 	// Synchronous copies on the default stream: they wait for the step.

@@ -234,7 +234,7 @@ func runOps(t *testing.T, e *cudaExec, mode string) {
 	lg := randVec(r, 4*vocab, 8)
 	lg[vocab+7], lg[vocab+9000] = 30, 30 // a tie at the top: lower id first
 	lp := o.pair(lg)
-	for _, k := range []int{1, 8, 32} {
+	for _, k := range []int{1, 3, 8, 9, 32} { // <= 8: one-pass kernel; above: k passes
 		hi, hl, he := make([]int32, 4*k), make([]float32, 4*k), make([]float32, 4)
 		di, dl, de := make([]int32, 4*k), make([]float32, 4*k), make([]float32, 4)
 		h.topk(lp.h, 4, vocab, k, hi, hl, he)

@@ -293,3 +293,121 @@ extern "C" __global__ void topk_entropy(const float* logits, int V, int k, int* 
         ent[row] = h < 0 ? 0.f : (float)h;
     }
 }
+
+// topk_entropy_small is topk_entropy for k <= 8 in one pass over the
+// logits: each thread keeps its own best k (ties: lower id first) while it
+// sums the softmax, then k rounds of a block arg-max run over the threads'
+// candidates in shared memory instead of over the vocabulary. grid rows,
+// block 512.
+#define TS_THREADS 512
+#define TS_K 8
+extern "C" __global__ void topk_entropy_small(const float* logits, int V, int k, int* ids, float* logp, float* ent) {
+    __shared__ float cand_v[TS_THREADS * TS_K];
+    __shared__ int cand_i[TS_THREADS * TS_K];
+    __shared__ float rv[TS_THREADS];
+    __shared__ int ri[TS_THREADS];
+    __shared__ double rd[TS_THREADS];
+    __shared__ float outv[TS_K];
+    __shared__ int outi[TS_K];
+    int row = blockIdx.x, tid = threadIdx.x;
+    const float* lg = logits + (long long)row * V;
+
+    // Pass 1: max and the thread's own top k.
+    float bv[TS_K];
+    int bi[TS_K];
+#pragma unroll
+    for (int j = 0; j < TS_K; j++) { bv[j] = -INFINITY; bi[j] = 0x7fffffff; }
+    float mx = -INFINITY;
+    for (int i = tid; i < V; i += TS_THREADS) {
+        float v = lg[i];
+        mx = fmaxf(mx, v);
+        // Keep the best TS_K (the first k are used). i ascends, so strict
+        // comparisons keep an earlier id ahead of an equal later value.
+        if (v > bv[TS_K - 1]) {
+            bv[TS_K - 1] = v;
+            bi[TS_K - 1] = i;
+#pragma unroll
+            for (int j = TS_K - 1; j > 0; j--) {
+                if (bv[j] > bv[j - 1]) {
+                    float tv = bv[j]; bv[j] = bv[j - 1]; bv[j - 1] = tv;
+                    int ti = bi[j]; bi[j] = bi[j - 1]; bi[j - 1] = ti;
+                }
+            }
+        }
+    }
+    rv[tid] = mx;
+    __syncthreads();
+    for (int s = TS_THREADS / 2; s > 0; s >>= 1) {
+        if (tid < s) rv[tid] = fmaxf(rv[tid], rv[tid + s]);
+        __syncthreads();
+    }
+    mx = rv[0];
+    // Pass 2: the sums for log-sum-exp and entropy.
+    float ps = 0.f, psl = 0.f;
+    for (int i = tid; i < V; i += TS_THREADS) {
+        float d = lg[i] - mx;
+        float e = expf(d);
+        ps += e;
+        psl += e * d;
+    }
+    rd[tid] = ps;
+    __syncthreads();
+    for (int s = TS_THREADS / 2; s > 0; s >>= 1) {
+        if (tid < s) rd[tid] += rd[tid + s];
+        __syncthreads();
+    }
+    double S = rd[0];
+    __syncthreads();
+    rd[tid] = psl;
+    __syncthreads();
+    for (int s = TS_THREADS / 2; s > 0; s >>= 1) {
+        if (tid < s) rd[tid] += rd[tid + s];
+        __syncthreads();
+    }
+    double SL = rd[0];
+    double lse = log(S);
+
+    // Merge: k rounds of arg-max over every thread's candidates.
+#pragma unroll
+    for (int j = 0; j < TS_K; j++) {
+        cand_v[tid * TS_K + j] = bv[j];
+        cand_i[tid * TS_K + j] = bi[j];
+    }
+    __syncthreads();
+    for (int r = 0; r < k; r++) {
+        float best = -INFINITY;
+        int bidx = 0x7fffffff, slot = -1;
+        for (int c = tid; c < TS_THREADS * TS_K; c += TS_THREADS) {
+            float v = cand_v[c];
+            int id = cand_i[c];
+            if (v > best || (v == best && id < bidx)) { best = v; bidx = id; slot = c; }
+        }
+        rv[tid] = best;
+        ri[tid] = slot;
+        __syncthreads();
+        for (int s = TS_THREADS / 2; s > 0; s >>= 1) {
+            if (tid < s) {
+                int a = ri[tid], b = ri[tid + s];
+                float va = rv[tid], vb = rv[tid + s];
+                int ia = a < 0 ? 0x7fffffff : cand_i[a], ib = b < 0 ? 0x7fffffff : cand_i[b];
+                if (vb > va || (vb == va && ib < ia)) { rv[tid] = vb; ri[tid] = b; }
+            }
+            __syncthreads();
+        }
+        if (tid == 0) {
+            int slot0 = ri[0];
+            outv[r] = rv[0];
+            outi[r] = slot0 < 0 ? -1 : cand_i[slot0];
+            if (slot0 >= 0) { cand_v[slot0] = -INFINITY; cand_i[slot0] = 0x7fffffff; }
+        }
+        __syncthreads();
+    }
+    if (tid < k) {
+        ids[row * k + tid] = outi[tid];
+        logp[row * k + tid] = outv[tid] - mx - (float)lse;
+    }
+    if (tid == 0) {
+        double h = lse - SL / S;
+        ent[row] = h < 0 ? 0.f : (float)h;
+    }
+}
