@@ -148,3 +148,37 @@ func TestEngineBidirectional(t *testing.T) {
 		oneStepInvariants(t, tt.family, res, 20)
 	}
 }
+
+// One Decoder serves concurrent requests (each with its own session) and
+// gives each the answer it gives alone.
+func TestEngineConcurrent(t *testing.T) {
+	m := randomModel(t, model.FamilyUnmask, engine.ContextCausal, true, 8)
+	dec := newDecoder(m, byteCodec{})
+	prefixes := []string{"a = ", "def f(x):\n    return ", "for i in range(", "x := "}
+	want := make([]string, len(prefixes))
+	for i, p := range prefixes {
+		res, err := dec.Infill(context.Background(), Request{Prefix: p, Suffix: "\n", Settings: settings(func(s *Settings) { s.MaxTokens = 12 })})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = res.Text
+	}
+	got := make([]string, len(prefixes))
+	errs := make([]error, len(prefixes))
+	done := make(chan int)
+	for i, p := range prefixes {
+		go func() {
+			res, err := dec.Infill(context.Background(), Request{Prefix: p, Suffix: "\n", Settings: settings(func(s *Settings) { s.MaxTokens = 12 })})
+			got[i], errs[i] = res.Text, err
+			done <- i
+		}()
+	}
+	for range prefixes {
+		<-done
+	}
+	for i := range prefixes {
+		if errs[i] != nil || got[i] != want[i] {
+			t.Errorf("concurrent %q = %q (%v), alone %q", prefixes[i], got[i], errs[i], want[i])
+		}
+	}
+}
