@@ -39,7 +39,8 @@ type FallbackOptions struct {
 // back to the remote engine at its next Prefill once the engine is up again.
 //
 // Both backends must hold the same checkpoint: an engine whose Info differs
-// from the local one (other than Name and MaxContext) is refused.
+// from the local one (other than Name and MaxContext) is refused, once and
+// for good (a restart would load the same checkpoint again).
 type Fallback struct {
 	local engine.Backend
 	start Starter
@@ -101,6 +102,13 @@ func (f *Fallback) supervise(ctx context.Context) {
 			if c != nil && err == nil {
 				c.Close()
 			}
+			return
+		}
+		if errors.Is(err, errIncompatible) {
+			// Another checkpoint is a configuration error: a restart would
+			// load it again. Stay on the CPU and say so once.
+			f.setDown(err)
+			f.log.Error("engine refused, using the in-process CPU engine", "reason", err)
 			return
 		}
 		if err != nil {
@@ -201,6 +209,8 @@ func (f *Fallback) WaitRemote(ctx context.Context) error {
 	}
 }
 
+var errIncompatible = errors.New("rpc: the engine holds another checkpoint than the in-process engine")
+
 // compatible reports an error when the engine holds another checkpoint than
 // the local backend: the decoder lays requests out by one Info.
 func compatible(remote, local engine.Info) error {
@@ -208,7 +218,7 @@ func compatible(remote, local engine.Info) error {
 	r.Name, l.Name = "", ""
 	r.MaxContext, l.MaxContext = 0, 0
 	if r != l {
-		return fmt.Errorf("rpc: engine serves %q (%+v), the in-process engine holds %q (%+v): not the same checkpoint", remote.Name, remote, local.Name, local)
+		return fmt.Errorf("%w: engine serves %q (%+v), the in-process engine holds %q (%+v)", errIncompatible, remote.Name, remote, local.Name, local)
 	}
 	return nil
 }
