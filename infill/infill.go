@@ -59,8 +59,11 @@
 // tokens included) when that is smaller. Over budget, the tokens nearest the
 // cursor are kept: the prefix loses its beginning, the suffix its end; the
 // suffix keeps at most a fifth of the budget (llama.vim's 256 prefix lines
-// against 64 suffix lines) unless the prefix is shorter than its share.
-// Stats.Trimmed counts the dropped tokens.
+// against 64 suffix lines) unless the prefix is shorter than its share. The
+// prefix's cut moves in steps of an eighth of the budget, so that typing
+// (which grows the prefix at its end) keeps the kept prefix's start, and
+// with it the session's cache, for that many tokens. Stats.Trimmed counts
+// the dropped tokens.
 //
 // # Input
 //

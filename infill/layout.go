@@ -12,8 +12,11 @@ import (
 // nearest the cursor matter most, so the prefix loses its beginning and the
 // suffix its end. The suffix is held to a fifth of the budget (llama.vim's
 // 256 prefix lines against 64 suffix lines) unless the prefix leaves room,
-// and the prefix gets the rest. It returns the kept tokens and how many were
-// dropped.
+// and the prefix gets the rest. The prefix's cut is rounded to a multiple
+// of an eighth of the budget, so that while the user types (the prefix
+// grows at its end) the kept prefix keeps its first token for an eighth of
+// the budget's worth of tokens and the session's cache stays reusable. It
+// returns the kept tokens and how many were dropped.
 func trimContext(prefix, suffix []int32, budget int) ([]int32, []int32, int) {
 	budget = max(budget, 0)
 	total := len(prefix) + len(suffix)
@@ -23,6 +26,11 @@ func trimContext(prefix, suffix []int32, budget int) ([]int32, []int32, int) {
 	keepS := min(len(suffix), budget/5)
 	keepP := min(len(prefix), budget-keepS)
 	keepS = min(len(suffix), budget-keepP)
+	if drop := len(prefix) - keepP; drop > 0 {
+		chunk := max(1, budget/8)
+		drop = (drop + chunk - 1) / chunk * chunk
+		keepP = len(prefix) - min(drop, len(prefix))
+	}
 	return prefix[len(prefix)-keepP:], suffix[:keepS], total - keepP - keepS
 }
 

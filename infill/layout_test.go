@@ -128,7 +128,8 @@ func TestTrimContext(t *testing.T) {
 	}{
 		{"fits", 10, 10, 20, 10, 10},
 		{"suffix held to a fifth", 100, 100, 50, 40, 10},
-		{"short suffix leaves the prefix the rest", 100, 3, 50, 47, 3},
+		// 47 rounded down so that the 53 dropped become a multiple of 50/8.
+		{"short suffix leaves the prefix the rest", 100, 3, 50, 46, 3},
 		{"short prefix leaves the suffix the rest", 5, 100, 50, 5, 45},
 		{"no prefix", 0, 100, 50, 0, 50},
 		{"zero budget", 10, 10, 0, 0, 0},
@@ -145,6 +146,27 @@ func TestTrimContext(t *testing.T) {
 		if want := tt.pre + tt.suf - tt.keepP - tt.keepS; dropped != want {
 			t.Errorf("%s: dropped %d, want %d", tt.name, dropped, want)
 		}
+	}
+}
+
+// While the user types, a trimmed prefix keeps its start for a while: the
+// cut moves in steps of an eighth of the budget.
+func TestTrimStableWhileTyping(t *testing.T) {
+	prefix := make([]int32, 200)
+	for i := range prefix {
+		prefix[i] = int32(i)
+	}
+	starts := map[int32]int{}
+	for n := 100; n <= 200; n++ {
+		p, _, _ := trimContext(prefix[:n], nil, 80)
+		if len(p) > 80 || len(p) <= 80-10 || p[len(p)-1] != int32(n-1) {
+			t.Fatalf("trimContext(%d tokens, budget 80) kept %d ending at %d", n, len(p), p[len(p)-1])
+		}
+		starts[p[0]]++
+	}
+	// 101 prefixes, one start per 10 tokens typed.
+	if len(starts) > 11 {
+		t.Errorf("kept prefix started at %d different tokens over 101 keystrokes, want at most 11", len(starts))
 	}
 }
 
@@ -166,8 +188,9 @@ func TestOverLongContext(t *testing.T) {
 		keepP      int
 		keepS      int
 	}{
-		// 64 - (8 + 4 + 1) - 3 = 48 tokens: 9 of suffix (48/5), 39 of prefix.
-		{"window", 64, 0, 39, 9},
+		// 64 - (8 + 4 + 1) - 3 = 48 tokens: 9 of suffix (48/5), 39 of
+		// prefix, rounded to 34 (66 dropped, a multiple of 48/8).
+		{"window", 64, 0, 34, 9},
 		// MaxContext 20 - 3 = 17 tokens: 3 of suffix, 14 of prefix.
 		{"max context", 4096, 20, 14, 3},
 	}

@@ -103,9 +103,11 @@ func TestRealTokenizerTrim(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Infill: %v", err)
 	}
-	// window 128 - (16 + 8 + 1) - 3 = 100 tokens kept of ~1000.
-	if res.Stats.ContextTokens != 100+2 || res.Stats.Trimmed == 0 {
-		t.Errorf("context %d tokens (trimmed %d), want 102 (3 layout tokens, <fim_middle> is the anchor)", res.Stats.ContextTokens, res.Stats.Trimmed)
+	// window 128 - (16 + 8 + 1) - 3 = 100 tokens of ~1000, less under an
+	// eighth of that for the prefix cut's rounding; 2 of the 3 layout tokens
+	// (<fim_middle> is the anchor).
+	if n := res.Stats.ContextTokens; n > 100+2 || n <= 100+2-100/8 || res.Stats.Trimmed == 0 {
+		t.Errorf("context %d tokens (trimmed %d), want 90..102", n, res.Stats.Trimmed)
 	}
 }
 
