@@ -357,38 +357,40 @@ func repairUTF8(s string) piece {
 // reference maps it: within a segment NFC rewrote, the i-th new character
 // comes from the i-th old one (the last old one when there are fewer).
 func normalizeNFC(p piece) piece {
-	var it norm.Iter
-	it.InitString(norm.NFC, p.s)
 	out := make([]byte, 0, len(p.s)+8)
 	align := make([]int32, 0, len(p.s)+9)
 	var olds []int
-	for !it.Done() {
-		start := it.Pos()
-		seg := it.Next()
-		end := it.Pos()
-		if string(seg) == p.s[start:end] {
-			for k := range seg {
+	for start := 0; start < len(p.s); {
+		n := norm.NFC.NextBoundaryInString(p.s[start:], true)
+		if n <= 0 {
+			n = len(p.s) - start
+		}
+		end := start + n
+		seg := p.s[start:end]
+		if norm.NFC.IsNormalString(seg) {
+			for k := 0; k < len(seg); k++ {
 				align = append(align, int32(p.orig(start+k)))
 			}
-		} else {
-			olds = olds[:0]
-			for i := start; i < end; {
-				olds = append(olds, i)
-				_, n := utf8.DecodeRuneInString(p.s[i:])
-				i += n
-			}
-			r := 0
-			for k := 0; k < len(seg); {
-				_, n := utf8.DecodeRune(seg[k:])
-				o := int32(p.orig(olds[min(r, len(olds)-1)]))
-				for range n {
-					align = append(align, o)
-				}
-				k += n
-				r++
-			}
+			out = append(out, seg...)
+			start = end
+			continue
 		}
-		out = append(out, seg...)
+		olds = olds[:0]
+		for i := start; i < end; {
+			olds = append(olds, i)
+			_, n := utf8.DecodeRuneInString(p.s[i:])
+			i += n
+		}
+		r := 0
+		for _, c := range norm.NFC.String(seg) {
+			o := int32(p.orig(olds[min(r, len(olds)-1)]))
+			for range utf8.RuneLen(c) {
+				align = append(align, o)
+			}
+			out = utf8.AppendRune(out, c)
+			r++
+		}
+		start = end
 	}
 	align = append(align, int32(p.orig(len(p.s))))
 	return piece{s: string(out), align: align}

@@ -157,6 +157,20 @@ func TestEncodeOffsets(t *testing.T) {
 			t.Errorf("EncodeOffsets(%q) starts = %v: offset inside a character", s, starts)
 		}
 	}
+	// NFC can also expand: U+0F43 becomes U+0F42 U+0FB7, both from byte 1.
+	// (Regression: this once panicked.)
+	s = "\n\u0f43a"
+	ids, starts = tk.EncodeOffsets(s)
+	checkStarts(t, s, ids, starts)
+	if got, want := tk.Decode(ids), norm.NFC.String(s); got != want {
+		t.Errorf("Decode(Encode(%q)) = %q, want %q", s, got, want)
+	}
+	for i, st := range starts[1:] {
+		if st != 1 && !(i == len(starts)-2 && st == 4) {
+			t.Errorf("EncodeOffsets(%q) starts = %v, want 0, then 1 for U+0F42 U+0FB7's tokens, 4 for a", s, starts)
+			break
+		}
+	}
 	// NFC: "e\u0301" becomes one character that maps to where "e" was.
 	s = "x e\u0301"
 	ids, starts = tk.EncodeOffsets(s)

@@ -103,7 +103,7 @@ def main():
         "code": "package main\r\n\r\nfunc main() {\n\tfmt.Println(\"😀 héllo\") // it's\n}\n   \n",
         "specials": "<|fim_prefix|>x<|fim_suffix|>y<|fim_middle|><|mask|><|endoftext|>",
         "invalid": b"ok \xff\xfe \xe2\x82 \xf0\x9f\x98 \xed\xa0\x80 \xc0\xaf \x80".decode("latin-1"),
-        "nfc": "e\u0301 cafe\u0301 \u1e0b\u0323 >\u0338 <|mask|>\u0338",
+        "nfc": "e\u0301 cafe\u0301 \u1e0b\u0323 >\u0338 <|mask|>\u0338 \n\u0f43a \u0344\u0958",
         "spaces": "a" + " " * 30 + "\u00a0\u3000\u2028\u0085\t\x0b\x0c b",
     }
     for name, text in texts.items():

@@ -95,6 +95,29 @@ HARD = [
 ]
 
 
+def sweep_text(lo, hi):
+    """Every code point in [lo, hi) but surrogates, each between letters,
+    digits and spaces, so the scanner's character classes (\\p{L}, \\p{N},
+    \\s) are checked against the reference's regex engine for all of Unicode.
+    gen_golden.py and golden_test.go build the same text."""
+    out = []
+    for cp in range(lo, hi):
+        if 0xD800 <= cp < 0xE000:
+            continue
+        c = chr(cp)
+        out.append(c + "a" + c + "1 " + c + "\n")
+    return "".join(out)
+
+
+def digest_record(tok, name, raw, text, origin):
+    e = tok.encode(text, add_special_tokens=False)
+    ids = e.ids
+    starts = [origin[a] for a, _ in e.offsets]
+    chunks = [digest(ids[i:i + 1024])[:8] for i in range(0, len(ids), 1024)]
+    return {"name": name, "bytes": len(raw), "tokens": len(ids), "ids_sha256": digest(ids), "chunks": " ".join(chunks),
+            "starts_sha256": digest(starts), "decode_ok": tok.decode(ids, skip_special_tokens=False) == text}
+
+
 def repaired(raw: bytes):
     """Decodes raw like Python's errors="replace" and returns the text and,
     for each character, the byte offset it came from."""
@@ -233,19 +256,20 @@ def golden(name, spec, json_text, files, out):
         if len(e.ids) <= 120 and len(raw) <= 400:
             rec["prefixes"] = [tok.decode(e.ids[:k], skip_special_tokens=False) for k in range(len(e.ids) + 1)]
         lines.append(rec)
+    text = sweep_text(0x80, 0x30000)
+    raw = text.encode("utf-8")
+    rec = digest_record(tok, "unicode-sweep", raw, text, repaired(raw)[1])
+    rec["sweep"] = [0x80, 0x30000]
+    lines.append(rec)
     for fspec, path in files:
         raw = open(path, "rb").read()
         text, origin = repaired(raw)
-        e = tok.encode(text, add_special_tokens=False)
-        ids = e.ids
-        starts = [origin[a] for a, _ in e.offsets]
-        chunks = [digest(ids[i:i + 1024])[:8] for i in range(0, len(ids), 1024)]
-        lines.append({"name": fspec, "file": fspec, "sha256": hashlib.sha256(raw).hexdigest(), "bytes": len(raw),
-                      "tokens": len(ids), "ids_sha256": digest(ids), "chunks": " ".join(chunks),
-                      "starts_sha256": digest(starts), "decode_ok": tok.decode(ids, skip_special_tokens=False) == text})
+        rec = digest_record(tok, fspec, raw, text, origin)
+        rec["file"], rec["sha256"] = fspec, hashlib.sha256(raw).hexdigest()
+        lines.append(rec)
         stats[0] += 1
         stats[1] += len(raw)
-        stats[2] += len(ids)
+        stats[2] += rec["tokens"]
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w", encoding="utf-8") as f:
         for rec in lines:
