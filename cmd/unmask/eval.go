@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/unmask/unmask/eval"
+	"github.com/unmask/unmask/infill"
+	"github.com/unmask/unmask/model"
+)
+
+func init() {
+	register(command{
+		name:    "eval",
+		summary: "score the model (or a baseline) on held-out fill-in-the-middle cases",
+		run:     runEval,
+	})
+}
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var files []string
+	fs.Func("cases", "JSON-lines case file or glob (repeatable), e.g. eval/cases/*.jsonl", func(s string) error {
+		m, err := filepath.Glob(s)
+		if err != nil {
+			return err
+		}
+		if len(m) == 0 {
+			return fmt.Errorf("no file matches %q", s)
+		}
+		files = append(files, m...)
+		return nil
+	})
+	dir := fs.String("model", "", "checkpoint folder (default: the model embedded in the binary)")
+	baseline := fs.String("baseline", "", `score a baseline instead of the model: "empty" or "copyline"`)
+	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	def := infill.DefaultSettings()
+	maxTokens := fs.Int("max-tokens", def.MaxTokens, "longest middle in tokens")
+	threshold := fs.Float64("threshold", def.Threshold, "confidence threshold of the decoder")
+	limit := fs.Int("limit", 0, "score only the first N cases of each file (0 = all)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: unmask eval --cases FILE.jsonl [--cases ...] [--model DIR | --baseline empty|copyline] [--json]")
+		fmt.Fprintln(stderr, `A case is a JSON line {"id","language","kind","prefix","suffix","middle"}. Prints`)
+		fmt.Fprintln(stderr, "exact_match (whitespace-normalized), edit_similarity, parse_rate, tokens_per_forward,")
+		fmt.Fprintln(stderr, "p50_ms, p95_ms and cases, overall and per language/kind.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if len(files) == 0 || fs.NArg() != 0 {
+		fs.Usage()
+		return errUsage
+	}
+	var cases []eval.Case
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			return err
+		}
+		cs, err := eval.ReadCases(fh)
+		fh.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		if *limit > 0 && len(cs) > *limit {
+			cs = cs[:*limit]
+		}
+		cases = append(cases, cs...)
+	}
+
+	var fill eval.Filler
+	name := *baseline
+	switch *baseline {
+	case "empty":
+		fill = eval.Empty
+	case "copyline":
+		fill = eval.CopyLine
+	case "":
+		m, tok, err := model.Open(*dir)
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		dec := infill.New(m, tok)
+		s := def
+		s.MaxTokens, s.Threshold = *maxTokens, *threshold
+		name = "model"
+		if *dir != "" {
+			name = "model " + *dir
+		}
+		fill = func(ctx context.Context, c eval.Case) (eval.Outcome, error) {
+			start := time.Now()
+			res, err := dec.Infill(ctx, infill.Request{Prefix: c.Prefix, Suffix: c.Suffix, Settings: s})
+			if err != nil {
+				return eval.Outcome{}, err
+			}
+			return eval.Outcome{Text: res.Text, Forwards: res.Stats.Forwards, Committed: res.Stats.Committed,
+				Elapsed: time.Since(start)}, nil
+		}
+	default:
+		fmt.Fprintf(stderr, "unmask eval: unknown baseline %q\n", *baseline)
+		return errUsage
+	}
+
+	start := time.Now()
+	rs, err := eval.Score(context.Background(), cases, fill, func(done int) {
+		if done%10 == 0 || done == len(cases) {
+			fmt.Fprintf(stderr, "\r%d/%d cases %.0fs", done, len(cases), time.Since(start).Seconds())
+		}
+	})
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return err
+	}
+	groups := map[string][]eval.Result{}
+	for _, r := range rs {
+		k := r.Case.Language
+		if r.Case.Kind != "" {
+			k += "/" + r.Case.Kind
+		}
+		groups[k] = append(groups[k], r)
+		groups[r.Case.Language] = append(groups[r.Case.Language], r)
+	}
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	overall := eval.Summarize("all", rs)
+	var per []eval.Summary
+	for _, k := range keys {
+		per = append(per, eval.Summarize(k, groups[k]))
+	}
+	if *asJSON {
+		type out struct {
+			eval.Summary
+			Filler string         `json:"filler"`
+			Groups []eval.Summary `json:"groups"`
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out{overall, name, per})
+	}
+	w := stdout
+	fmt.Fprintf(w, "%s\n%-22s %6s %7s %8s %7s %6s %8s %8s\n", name, "group", "cases", "exact", "editsim", "parse", "tok/fw", "p50_ms", "p95_ms")
+	for _, s := range append(per, overall) {
+		fmt.Fprintf(w, "%-22s %6d %7.3f %8.3f %7.3f %6.2f %8.1f %8.1f\n", s.Group, s.Cases, s.ExactMatch, s.EditSimilarity,
+			s.ParseRate, s.TokensPerForward, s.P50ms, s.P95ms)
+	}
+	return nil
+}
+
