@@ -467,3 +467,45 @@ func TestOpen(t *testing.T) {
 		t.Errorf("Open(tiny-qwen2 without tokenizer.json) = %v, want an error naming tokenizer.json", err)
 	}
 }
+
+// TestOpenDefault loads the embedded default model with its tokenizer and
+// runs one step.
+func TestOpenDefault(t *testing.T) {
+	m, tok, err := Open("")
+	if err != nil {
+		t.Fatalf("Open(\"\"): %v", err)
+	}
+	defer m.Close()
+	info := m.Info()
+	if info.Family != FamilyUnmask || info.Attention != engine.ContextCausal || !info.Shift {
+		t.Errorf("default model Info = %+v, want our context-causal shifted family", info)
+	}
+	if id, ok := tok.TokenID("<|mask|>"); !ok || id != info.MaskID {
+		t.Errorf("tokenizer <|mask|> = %d (%v), config mask_token_id = %d", id, ok, info.MaskID)
+	}
+	s, err := m.NewSession(engine.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctxToks := append([]int32{info.FIMSuffixID}, tok.Encode("}\n")...)
+	ctxToks = append(ctxToks, info.FIMPrefixID)
+	ctxToks = append(ctxToks, tok.Encode("func add(a, b int) int {\n\treturn")...)
+	anchor := info.FIMMiddleID
+	if _, err := s.Prefill(context.Background(), ctxToks); err != nil {
+		t.Fatal(err)
+	}
+	block := []int32{anchor}
+	for range info.BlockSize {
+		block = append(block, info.MaskID)
+	}
+	out := engine.NewPredictions(len(block), 0)
+	if err := s.Denoise(context.Background(), block, 0, out); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range out {
+		if p.Candidates[0].ID < 0 || p.Candidates[0].LogProb > 0 || p.Entropy < 0 || math.IsNaN(float64(p.Entropy)) {
+			t.Fatalf("position %d: %+v", i, p)
+		}
+	}
+}

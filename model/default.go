@@ -1,11 +1,6 @@
 package model
 
-import (
-	"io/fs"
+import "github.com/unmask/unmask/model/defaultmodel"
 
-	"github.com/unmask/unmask/model/defaultmodel"
-)
-
-// The default model (model/defaultmodel, written by train/export.py) is
-// embedded in every build; Open("") loads it.
-func init() { defaultFS = func() fs.FS { return defaultmodel.FS() } }
+// The default model embedded in the binary (written by train/export.py).
+func init() { defaultFS = defaultmodel.FS }
