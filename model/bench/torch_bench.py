@@ -14,6 +14,7 @@ Requirements: ../testdata/requirements.txt (torch from PyPI, transformers).
 """
 import argparse
 import json
+import os
 import statistics
 import time
 
@@ -24,11 +25,20 @@ SHAPES = {
     "qwen2.5-0.5b": dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
                          num_attention_heads=14, num_key_value_heads=2, vocab_size=151936,
                          tie_word_embeddings=True, rope_theta=1e6),
-    # the stand-in for the default model until one is embedded (see cmd/unmask/bench.go)
-    "default": dict(hidden_size=512, intermediate_size=1536, num_hidden_layers=8,
-                    num_attention_heads=8, num_key_value_heads=2, vocab_size=32768,
-                    tie_word_embeddings=True, rope_theta=1e4),
 }
+
+
+def default_shape():
+    """The embedded default model's shape, as `unmask bench --shape default`."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "defaultmodel", "config.json")
+    with open(path) as f:
+        c = json.load(f)
+    keys = ["hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+            "num_key_value_heads", "vocab_size", "tie_word_embeddings", "rope_theta"]
+    return {k: c[k] for k in keys}
+
+
+SHAPES["default"] = default_shape()
 
 
 def main():
