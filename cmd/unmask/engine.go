@@ -7,10 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -92,36 +92,41 @@ func runEngine(args []string, stdout, stderr io.Writer) error {
 // tokenizer when there is one (whole infill requests need it; the session
 // calls do not, so a bare checkpoint folder is served too).
 func openEngineBackend(f engineFlags) (engine.Backend, *tokenizer.Tokenizer, error) {
-	var tok *tokenizer.Tokenizer
-	if f.model != "" {
-		tp := filepath.Join(f.model, "tokenizer.json")
-		if _, err := os.Stat(tp); err == nil {
-			t, err := tokenizer.Load(tp)
-			if err != nil {
-				return nil, nil, err
-			}
-			tok = t
-		}
-	}
 	switch f.device {
 	case "cpu":
-		if f.model != "" {
-			m, err := model.Load(f.model)
+		if f.model == "" {
+			m, tok, err := model.Open("")
 			if err != nil {
 				return nil, nil, err
 			}
 			return m, tok, nil
 		}
-		m, t, err := model.Open("")
+		tok, err := tokenizerIn(os.DirFS(f.model))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", f.model, err)
+		}
+		m, err := model.Load(f.model)
 		if err != nil {
 			return nil, nil, err
 		}
-		return m, t, nil
+		return m, tok, nil
 	case "cuda":
-		b, err := openCUDA(f)
-		return b, tok, err
+		return openCUDA(f)
 	}
 	return nil, nil, fmt.Errorf("--device %q: want cpu or cuda", f.device)
+}
+
+// tokenizerIn reads the tokenizer.json of a checkpoint folder; nil when
+// there is none.
+func tokenizerIn(fsys fs.FS) (*tokenizer.Tokenizer, error) {
+	data, err := fs.ReadFile(fsys, "tokenizer.json")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return tokenizer.Parse(data)
 }
 
 // infillFunc answers whole infill requests with the decoder.

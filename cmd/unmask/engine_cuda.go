@@ -3,17 +3,28 @@
 package main
 
 import (
-	"errors"
 	"os"
 
 	"github.com/unmask/unmask/engine"
 	"github.com/unmask/unmask/gpu"
+	"github.com/unmask/unmask/model/defaultmodel"
+	"github.com/unmask/unmask/tokenizer"
 )
 
-// openCUDA loads the model onto the GPU.
-func openCUDA(f engineFlags) (engine.Backend, error) {
-	if f.model == "" {
-		return nil, errors.New("--device cuda needs --model DIR (the embedded default model is not wired to the GPU loader yet)")
+// openCUDA loads the model (the embedded default when --model is empty) and
+// its tokenizer onto the GPU.
+func openCUDA(f engineFlags) (engine.Backend, *tokenizer.Tokenizer, error) {
+	fsys := defaultmodel.FS()
+	if f.model != "" {
+		fsys = os.DirFS(f.model)
 	}
-	return gpu.Load(os.DirFS(f.model), gpu.Options{Weights: f.weights, Matmul: f.matmul})
+	tok, err := tokenizerIn(fsys)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := gpu.Load(fsys, gpu.Options{Weights: f.weights, Matmul: f.matmul})
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, tok, nil
 }

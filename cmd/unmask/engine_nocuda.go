@@ -2,8 +2,13 @@
 
 package main
 
-import "github.com/unmask/unmask/engine"
+import (
+	"github.com/unmask/unmask/engine"
+	"github.com/unmask/unmask/tokenizer"
+)
 
 // openCUDA fails: the default build must not link gorgonia.org/cu, whose
 // init exits the process on machines without a GPU.
-func openCUDA(engineFlags) (engine.Backend, error) { return nil, errNoCUDA }
+func openCUDA(engineFlags) (engine.Backend, *tokenizer.Tokenizer, error) {
+	return nil, nil, errNoCUDA
+}

@@ -9,9 +9,10 @@ cd "$(dirname "$0")/../.."
 export CGO_LDFLAGS="${CGO_LDFLAGS:-} -L/usr/lib/x86_64-linux-gnu/stubs"
 out=gpu/device/bin
 mkdir -p "$out"
-go build -tags cuda -o "$out/unmask-cuda" ./cmd/unmask
-go build -tags cuda -o "$out/gpucheck" ./gpu/device/gpucheck
-go test -c -tags cuda -o "$out/gpu.test" ./gpu
+# Stripped: the device call carries at most 64 MiB.
+go build -tags cuda -ldflags="-s -w" -o "$out/unmask-cuda" ./cmd/unmask
+go build -tags cuda -ldflags="-s -w" -o "$out/gpucheck" ./gpu/device/gpucheck
+go test -c -tags cuda -ldflags="-s -w" -o "$out/gpu.test" ./gpu
 for b in "$out"/*; do
 	echo "$b: $(stat -c %s "$b") bytes, needs: $(readelf -d "$b" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
 done

@@ -60,6 +60,7 @@ fi
 
 # The engine binary starts on the GPU and ends cleanly when its client goes.
 step engine-start 30 "$bin/unmask-cuda" engine --device cuda --model model/testdata/tiny-qwen2 --listen stdio < /dev/null
+step engine-start-default 30 "$bin/unmask-cuda" engine --device cuda --listen stdio < /dev/null
 
 # (a) kernels against the reference, backend against the CPU engine.
 step gpu-test 120 bash -c "cd gpu && ../$bin/gpu.test -test.v -test.count=1"
