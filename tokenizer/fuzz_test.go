@@ -77,3 +77,41 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEncodeVariants runs every committed tokenizer variant (GPT-2 style
+// with a prefix space and stripping added tokens, LLaMA-3 with normalized
+// added tokens and ignore_merges, a two-stage pre-tokenizer) on any input:
+// no panic, ids below VocabSize, increasing offsets into the input, and
+// plain text decodes back (after the prefix space those variants add).
+// Seeds: testdata/fuzz/FuzzRoundTrip's texts, copied.
+func FuzzEncodeVariants(f *testing.F) {
+	var tks []*Tokenizer
+	var prefixed []bool
+	for _, name := range []string{"small.json", "small-gpt2.json", "small-llama3.json", "small-seq.json"} {
+		tks = append(tks, loadTestdata(f, name))
+		prefixed = append(prefixed, name == "small-gpt2.json" || name == "small-seq.json")
+	}
+	f.Add("TODO: x <|mask|>  y\n\ncafe\u0301-tok 'S 123456")
+	f.Fuzz(func(t *testing.T, s string) {
+		repaired := string(appendLossy(nil, []byte(s)))
+		for k, tk := range tks {
+			ids, starts := tk.EncodeOffsets(s)
+			checkStarts(t, s, ids, starts)
+			for _, id := range ids {
+				if id < 0 || int(id) >= tk.VocabSize() {
+					t.Fatalf("variant %d: Encode(%q) has id %d, VocabSize() = %d", k, s, id, tk.VocabSize())
+				}
+			}
+			got := norm.NFC.String(tk.Decode(tk.EncodePlain(s)))
+			want := norm.NFC.String(repaired)
+			if prefixed[k] {
+				// A space is added before each piece that lacks one.
+				got = strings.ReplaceAll(got, " ", "")
+				want = strings.ReplaceAll(want, " ", "")
+			}
+			if got != want {
+				t.Fatalf("variant %d: Decode(EncodePlain(%q)) = %q, want %q", k, s, got, want)
+			}
+		}
+	})
+}
