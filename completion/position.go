@@ -127,7 +127,7 @@ func (m *Mapper) Offset(p Position, enc Encoding) (int, error) {
 		if off > end {
 			off = end
 		}
-		for off > start && !utf8.RuneStart(m.text[off]) {
+		for off > start && off < len(m.text) && !utf8.RuneStart(m.text[off]) {
 			off--
 		}
 		return off, nil

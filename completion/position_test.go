@@ -3,6 +3,7 @@ package completion
 import (
 	"errors"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestMapperOffset(t *testing.T) {
@@ -128,4 +129,32 @@ func TestEndPoint(t *testing.T) {
 	if got, want := EndPoint(Point{2, 3}, "ab\ncd"), (Point{3, 2}); got != want {
 		t.Errorf("EndPoint = %v, want %v", got, want)
 	}
+}
+
+// FuzzMapper: for any text and position, Offset lands on a character
+// boundary inside the text, and Position maps it back to the same offset.
+func FuzzMapper(f *testing.F) {
+	f.Add("a\r\nb😀\rc\n", uint32(1), uint32(3))
+	f.Fuzz(func(t *testing.T, text string, line, char uint32) {
+		m := NewMapper(text)
+		for _, enc := range []Encoding{UTF16, UTF8, UTF32} {
+			off, err := m.Offset(Position{line, char}, enc)
+			if err != nil {
+				if int(line) < m.Lines() {
+					t.Fatalf("Offset(%d:%d) in a %d-line text: %v", line, char, m.Lines(), err)
+				}
+				continue
+			}
+			if off < 0 || off > len(text) {
+				t.Fatalf("Offset = %d outside [0, %d]", off, len(text))
+			}
+			p, err := m.Position(off, enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back, _ := m.Offset(p, enc); back != off && utf8.ValidString(text) {
+				t.Fatalf("%s: Offset(Position(%d) = %v) = %d", enc, off, p, back)
+			}
+		}
+	})
 }
