@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -17,6 +18,9 @@ type bpe struct {
 	byteID [256]int32
 	// merges maps a pair of ids (left<<32 | right) to rank<<32 | merged id.
 	merges map[uint64]uint64
+	// table is merges again as an open-addressing hash table for the hot
+	// loop: one multiply, usually one probe, no hashing of the runtime's map.
+	table pairTable
 	// raw maps the bytes a token stands for to its id, for ignore_merges
 	// (whole words in the vocabulary skip merging).
 	raw          map[string]int32
@@ -71,6 +75,7 @@ func newBPE(vocab map[string]int32, merges [][2][]byte, ignoreMerges bool) (*bpe
 		// A repeated pair keeps its last rank, as the reference's map does.
 		b.merges[uint64(uint32(l))<<32|uint64(uint32(r))] = uint64(rank)<<32 | uint64(uint32(n))
 	}
+	b.table = newPairTable(b.merges)
 	if ignoreMerges {
 		b.raw = make(map[string]int32, len(vocab))
 		for tok, id := range b.vocab {
@@ -98,11 +103,59 @@ func byteLevelRaw(tok string) (string, bool) {
 }
 
 func (b *bpe) pair(l, r int32) (rank uint32, merged int32) {
-	v, ok := b.merges[uint64(uint32(l))<<32|uint64(uint32(r))]
+	v, ok := b.table.get(uint64(uint32(l))<<32 | uint64(uint32(r)))
 	if !ok {
 		return noRank, -1
 	}
 	return uint32(v >> 32), int32(uint32(v))
+}
+
+// A pairTable is a hash table from a pair of ids to rank and merged id,
+// with linear probing, kept at most half full. Keys are never 0 (emptyKey
+// marks a free slot; the pair (0, 0) is stored aside).
+type pairTable struct {
+	keys    []uint64
+	vals    []uint64
+	shift   uint // 64 - log2(len(keys))
+	zero    uint64
+	hasZero bool
+}
+
+func newPairTable(m map[uint64]uint64) pairTable {
+	size := 16
+	for size < 2*len(m) {
+		size *= 2
+	}
+	t := pairTable{keys: make([]uint64, size), vals: make([]uint64, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+	for k, v := range m {
+		if k == 0 {
+			t.zero, t.hasZero = v, true
+			continue
+		}
+		i := t.slot(k)
+		for t.keys[i] != 0 {
+			i = (i + 1) & (len(t.keys) - 1)
+		}
+		t.keys[i], t.vals[i] = k, v
+	}
+	return t
+}
+
+func (t *pairTable) slot(k uint64) int { return int((k * 0x9E3779B97F4A7C15) >> t.shift) }
+
+func (t *pairTable) get(k uint64) (uint64, bool) {
+	if k == 0 {
+		return t.zero, t.hasZero
+	}
+	mask := len(t.keys) - 1
+	for i := t.slot(k); ; i = (i + 1) & mask {
+		switch t.keys[i] {
+		case k:
+			return t.vals[i], true
+		case 0:
+			return 0, false
+		}
+	}
 }
 
 // A scratch holds the buffers of one encoding, reused through a pool so the
@@ -136,6 +189,29 @@ func (b *bpe) encodeWord(w string, ids []int32, offs []int32, sc *scratch) ([]in
 			}
 			return ids, offs
 		}
+	}
+	if len(w) <= 2 && b.byteID[w[0]] >= 0 && b.byteID[w[len(w)-1]] >= 0 {
+		// One or two bytes: cheaper to merge than to look up in the cache.
+		l := b.byteID[w[0]]
+		if len(w) == 2 {
+			if rank, m := b.pair(l, b.byteID[w[1]]); rank != noRank {
+				ids = append(ids, m)
+				if offs != nil {
+					offs = append(offs, 0)
+				}
+				return ids, offs
+			}
+			ids = append(ids, l, b.byteID[w[1]])
+			if offs != nil {
+				offs = append(offs, 0, 1)
+			}
+			return ids, offs
+		}
+		ids = append(ids, l)
+		if offs != nil {
+			offs = append(offs, 0)
+		}
+		return ids, offs
 	}
 	if len(w) <= maxCachedWord {
 		if e := b.cache.get(w); e != nil {
