@@ -52,7 +52,7 @@ type Settings struct {
 
 // DefaultSettings returns the settings used when the client sends none.
 func DefaultSettings() Settings {
-	return Settings{MaxTokens: 64, ContextTokens: 1536, TimeBudget: 2 * time.Second}
+	return Settings{MaxTokens: 64, ContextTokens: 1536, TimeBudget: 500 * time.Millisecond}
 }
 
 // An Engine completes code in documents. It is safe for concurrent use.
@@ -101,7 +101,11 @@ var ErrNoFiller = errors.New("completion: no model loaded")
 func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 	start := time.Now()
 	count, _ := e.Filler.(TokenCounter)
-	snap, err := req.Doc.snapshot(req.Position, req.Encoding, req.Selected, req.Settings.ContextTokens, count)
+	budget := req.Settings.ContextTokens
+	if l, ok := e.Filler.(ContextLimiter); ok {
+		budget = max(min(budget, l.ContextLimit(req.Settings.MaxTokens)), 1)
+	}
+	snap, err := req.Doc.snapshot(req.Position, req.Encoding, req.Selected, budget, count)
 	if err != nil {
 		return Result{}, err
 	}

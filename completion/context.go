@@ -18,6 +18,14 @@ type TokenCounter interface {
 	CountTokens(s string) int
 }
 
+// A ContextLimiter reports the most context tokens a Filler's model can
+// take beside a middle of maxTokens: the window is never cut larger, since
+// the decoder would trim it again at every keystroke (from the left, which
+// loses the session's KV cache).
+type ContextLimiter interface {
+	ContextLimit(maxTokens int) int
+}
+
 // limitLocked converts a token budget to bytes with the document's measured
 // bytes per token. The ratio is measured once, on the first window (an
 // encode of a few kilobytes costs more than the rest of a keystroke), with a

@@ -49,6 +49,17 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 		Prefill: res.Stats.Prefill, Denoise: res.Stats.Denoise}, nil
 }
 
+// ContextLimit implements ContextLimiter: the model's window less the
+// middle's first block and the FIM layout's special tokens.
+func (f *InfillFiller) ContextLimit(maxTokens int) int {
+	info := f.Backend.Info()
+	block := info.BlockSize
+	if block <= 0 {
+		block = 32
+	}
+	return info.MaxContext - min(maxTokens, block) - 1 - 4
+}
+
 // CountTokens counts s in the model's tokens (TokenCounter).
 func (f *InfillFiller) CountTokens(s string) int { return len(f.tok.EncodePlain(s)) }
 
