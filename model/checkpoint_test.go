@@ -313,7 +313,7 @@ func TestLoadErrors(t *testing.T) {
 		}, []string{"model.safetensors", "shorter than"}},
 		{"missing tensor", func(t *testing.T, dir string) {
 			rewrite(t, file(dir), func(h map[string]any) { delete(h, "model.norm.weight") })
-		}, []string{"model.norm.weight", "missing"}},
+		}, []string{"model.norm.weight", "missing from", "model.safetensors"}},
 		{"wrong shape", func(t *testing.T, dir string) {
 			rewrite(t, file(dir), func(h map[string]any) {
 				e := h["model.layers.1.mlp.up_proj.weight"].(map[string]any)

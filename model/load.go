@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 
 	"github.com/unmask/unmask/engine"
@@ -279,7 +280,16 @@ func openWeights(src source) (weights, error) {
 func (w weights) tensor(name string, shape ...int) ([]float32, error) {
 	f, ok := w[name]
 	if !ok {
-		return nil, fmt.Errorf("%w: tensor %q is missing", ErrSafetensors, name)
+		seen := map[string]bool{}
+		var files []string
+		for _, f := range w {
+			if !seen[f.name] {
+				seen[f.name] = true
+				files = append(files, f.name)
+			}
+		}
+		sort.Strings(files)
+		return nil, fmt.Errorf("%w: tensor %q is missing from %s", ErrSafetensors, name, strings.Join(files, ", "))
 	}
 	t := f.tensors[name]
 	if !sameShape(t.Shape, shape) {

@@ -20,6 +20,7 @@ type pool struct {
 	workers int
 	tasks   chan poolTask
 	wg      sync.WaitGroup
+	once    sync.Once // close runs from Close or from the session's cleanup
 }
 
 func newPool(threads int) *pool {
@@ -65,8 +66,5 @@ func (p *pool) parallel(n, align int, r ranger) {
 }
 
 func (p *pool) close() {
-	if p.tasks != nil {
-		close(p.tasks)
-		p.tasks = nil
-	}
+	p.once.Do(func() { close(p.tasks) })
 }

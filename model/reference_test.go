@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/unmask/unmask/engine"
 )
@@ -394,5 +396,28 @@ func TestSessionErrors(t *testing.T) {
 	s.Close()
 	if _, err := s.Prefill(ctx, []int32{1}); !errors.Is(err, engine.ErrClosed) {
 		t.Errorf("Prefill after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestDroppedSessionStopsWorkers: a session dropped without Close must not
+// leave its pool's goroutines behind.
+func TestDroppedSessionStopsWorkers(t *testing.T) {
+	m, err := NewRandom(tinyConfig(engine.ContextCausal), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetThreads(4)
+	before := runtime.NumGoroutine()
+	for range 5 {
+		if _, err := m.NewSession(engine.SessionOptions{MaxContext: 16}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 50 && runtime.NumGoroutine() > before; i++ {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after dropping 5 sessions, %d before", n, before)
 	}
 }

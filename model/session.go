@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/unmask/unmask/engine"
 )
@@ -119,6 +120,9 @@ func (m *Model) NewSession(opts engine.SessionOptions) (engine.Session, error) {
 	s.cands = make([]candidate, s.maxBlk*s.topK)
 	s.ents = make([]float32, s.maxBlk)
 	s.pool = newPool(threads)
+	// A session dropped without Close must not leave its workers blocked
+	// forever: they hold the pool, not the session, so this cleanup runs.
+	runtime.AddCleanup(s, func(p *pool) { p.close() }, s.pool)
 	s.aj.s = s
 	s.lj.s = s
 	return s, nil
