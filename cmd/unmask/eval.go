@@ -158,4 +158,3 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	return nil
 }
-
