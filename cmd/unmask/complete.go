@@ -84,6 +84,11 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if !*asJSON {
+		if res.Text == "" {
+			// Nothing is printed on stdout, as the server would insert
+			// nothing; say why on stderr.
+			fmt.Fprintf(stderr, "unmask complete: no completion at %s (the model wrote %q, stop %s)\n", pos[0], res.Fill.Text, res.Fill.Stop)
+		}
 		_, err := io.WriteString(stdout, res.Text)
 		return err
 	}
