@@ -60,6 +60,9 @@ func (f *InfillFiller) ContextLimit(maxTokens int) int {
 	return info.MaxContext - min(maxTokens, block) - 1 - 4
 }
 
+// Tokenizer returns the filler's tokenizer.
+func (f *InfillFiller) Tokenizer() *tokenizer.Tokenizer { return f.tok }
+
 // CountTokens counts s in the model's tokens (TokenCounter).
 func (f *InfillFiller) CountTokens(s string) int { return len(f.tok.EncodePlain(s)) }
 

@@ -14,7 +14,8 @@ import (
 // "unmask" key. Absent fields keep their value.
 type Config struct {
 	Model         string   `json:"model"`         // checkpoint folder; "" = the embedded default
-	Device        string   `json:"device"`        // "cpu" (default), "gpu", or an engine address
+	Device        string   `json:"device"`        // "cpu" (default) or "cuda" (an `unmask engine` process, falling back to the CPU)
+	Engine        string   `json:"engine"`        // address of a running `unmask engine` ("unix:PATH"); wins over Device
 	MaxTokens     int      `json:"maxTokens"`     // longest completion, tokens
 	ContextTokens int      `json:"contextTokens"` // prefix+suffix budget, tokens
 	Schedule      string   `json:"schedule"`      // "confidence" | "count" | "margin" | "entropy"
@@ -73,6 +74,11 @@ func (c Config) validate() error {
 	case c.Threshold < 0 || c.Threshold > 1:
 		return fmt.Errorf("lsp: configuration: threshold %v outside 0..1", c.Threshold)
 	}
+	switch c.Device {
+	case "", "cpu", "cuda":
+	default:
+		return fmt.Errorf("lsp: configuration: unknown device %q (want cpu or cuda)", c.Device)
+	}
 	switch c.Schedule {
 	case "", "confidence", "count", "margin", "entropy":
 	default:
@@ -83,7 +89,7 @@ func (c Config) validate() error {
 
 // modelChanged reports whether going from c to next needs a model reload.
 func (c Config) modelChanged(next Config) bool {
-	return c.Model != next.Model || c.Device != next.Device
+	return c.Model != next.Model || c.Device != next.Device || c.Engine != next.Engine
 }
 
 // enabled reports whether completions are on for a languageId.

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"os"
 
 	"github.com/unmask/unmask/completion"
+	"github.com/unmask/unmask/engine/rpc"
+	"github.com/unmask/unmask/infill"
 	"github.com/unmask/unmask/lsp"
 	"github.com/unmask/unmask/model"
 )
@@ -47,13 +50,17 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		logw = f
 	}
 	logger := log.New(logw, "unmask: ", log.LstdFlags|log.Lmicroseconds)
+	slogger := slog.New(slog.NewTextHandler(logw, nil))
+	load := func(ctx context.Context, cfg lsp.Config, progress func(uint32, string)) (*completion.Engine, error) {
+		return loadEngine(ctx, cfg, progress, slogger)
+	}
 	cfg := lsp.DefaultConfig()
 	cfg.Model = *dir
 	return lsp.Serve(context.Background(), os.Stdin, nopCloser{stdout}, lsp.Options{
 		Name:    "unmask",
 		Version: version,
 		Config:  cfg,
-		Load:    loadFiller,
+		Load:    load,
 		Logf:    logger.Printf,
 	})
 }
@@ -62,17 +69,23 @@ type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
 
-// loadFiller opens the model cfg names on the in-process CPU engine.
-func loadFiller(ctx context.Context, cfg lsp.Config, progress func(uint32, string)) (*completion.Engine, error) {
-	switch cfg.Device {
-	case "", "cpu", "auto":
-	default:
-		return nil, fmt.Errorf("device %q is not available in the language server process; use \"cpu\"", cfg.Device)
-	}
+// loadEngine opens the model cfg names: on the in-process CPU engine, or
+// on an engine process (device cuda, or a running engine's address) with
+// the CPU engine as its fallback.
+func loadEngine(ctx context.Context, cfg lsp.Config, progress func(uint32, string), log *slog.Logger) (*completion.Engine, error) {
 	progress(10, "reading weights")
 	f, err := openFiller(cfg.Model)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Device == "cuda" || cfg.Engine != "" {
+		progress(50, "connecting to the engine")
+		b, err := rpc.Open(ctx, rpc.Config{Device: cfg.Device, Socket: cfg.Engine, Model: cfg.Model}, f.Backend, log)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		f.Decoder, f.Backend = infill.New(b, f.Tokenizer()), b
 	}
 	progress(100, "ready")
 	return &completion.Engine{Filler: f, Cache: f.Cache}, nil
