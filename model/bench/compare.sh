@@ -23,15 +23,15 @@ row() {
 	"$py" -c '
 import json, sys
 r = json.load(sys.stdin)
-print("| %s | %d | %.1f | %.2f | %.0f | %.0f |" % (sys.argv[1], r["threads"], r["prefill_tokens_per_s"],
+print("| %s | %d | %.1f | %.3f | %.1f | %.1f |" % (sys.argv[1], r["threads"], r["prefill_tokens_per_s"],
       r["prefill_cpu_s"], r["denoise_step_ms"], r["denoise_step_cpu_ms"]))
 ' "$1"
 }
-echo "shape $shape, context $context, block $block, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "shape $shape, OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset}, context $context, block $block, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| engine | threads | prefill tokens/s | prefill CPU s | denoise step ms | denoise step CPU ms |"
 echo "|---|---|---|---|---|---|"
-"$bin" bench "${common[@]}" | row "unmask (Go, fp32)"
-"$bin" bench "${common[@]}" --bf16 | row "unmask (Go, bf16 weights)"
+"$bin" bench "${common[@]}" 2>/dev/null | row "unmask (Go, fp32)"
+"$bin" bench "${common[@]}" --bf16 2>/dev/null | row "unmask (Go, bf16 weights)"
 "$py" model/bench/torch_bench.py "${common[@]}" --dtype float32 | row "PyTorch $("$py" -c 'import torch; print(torch.__version__)') fp32"
 "$py" model/bench/torch_bench.py "${common[@]}" --dtype bfloat16 | row "PyTorch bf16"
 echo "end $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
