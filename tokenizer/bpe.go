@@ -93,7 +93,7 @@ func newBPE(vocab map[string]int32, merges [][2][]byte, ignoreMerges bool) (*bpe
 func byteLevelRaw(tok string) (string, bool) {
 	out := make([]byte, 0, len(tok))
 	for _, r := range tok {
-		c, ok := runeByte[r]
+		c, ok := runeToByte(r)
 		if !ok {
 			return "", false
 		}

@@ -7,9 +7,6 @@ import "unicode/utf8"
 // Latin-1 bytes stand for themselves, the rest are shifted to U+0100 onward.
 var byteRune [256]rune
 
-// runeByte inverts byteRune; runeByteOK reports which runes are in the alphabet.
-var runeByte = map[rune]byte{}
-
 func init() {
 	n := 0
 	for b := 0; b < 256; b++ {
@@ -19,19 +16,8 @@ func init() {
 			byteRune[b] = rune(256 + n)
 			n++
 		}
-		runeByte[byteRune[b]] = byte(b)
 		byteOfRune[byteRune[b]] = byte(b)
 	}
-}
-
-// byteLevelEncode returns the byte-level form of raw bytes (one alphabet
-// character per byte), as vocabulary entries are spelled.
-func byteLevelEncode(raw string) string {
-	out := make([]byte, 0, 2*len(raw))
-	for i := 0; i < len(raw); i++ {
-		out = utf8.AppendRune(out, byteRune[raw[i]])
-	}
-	return string(out)
 }
 
 // byteLevelDecode returns the bytes a token stands for, as the reference's
@@ -42,13 +28,8 @@ func byteLevelDecode(tok string) []byte { return appendByteLevelDecode(nil, tok)
 func appendByteLevelDecode(dst []byte, tok string) []byte {
 	start := len(dst)
 	for _, r := range tok {
-		var b byte
-		if r < 0x180 && r >= 0 {
-			b = byteOfRune[r]
-			if byteRune[b] != r {
-				return append(dst[:start], tok...)
-			}
-		} else {
+		b, ok := runeToByte(r)
+		if !ok {
 			return append(dst[:start], tok...)
 		}
 		dst = append(dst, b)
@@ -58,6 +39,16 @@ func appendByteLevelDecode(dst []byte, tok string) []byte {
 
 // byteOfRune inverts byteRune for the runes below U+0180 (the alphabet).
 var byteOfRune [0x180]byte
+
+// runeToByte returns the byte an alphabet character stands for, and
+// whether r is in the alphabet.
+func runeToByte(r rune) (byte, bool) {
+	if r < 0 || r >= 0x180 {
+		return 0, false
+	}
+	b := byteOfRune[r]
+	return b, byteRune[b] == r
+}
 
 // appendLossy appends b to dst as valid UTF-8, replacing each maximal
 // subpart of an ill-formed sequence with one U+FFFD, as Rust's
