@@ -91,6 +91,8 @@ type cudaExec struct {
 	ids                  scratch // int32 token ids
 	tkIDs, tkLogp, tkEnt scratch
 	xb                   scratch // bf16 activations for cuBLAS
+	xbSrc                uint64  // device address xb is a copy of (0: none)
+	xbN                  int64   // elements copied
 
 	allocs map[uintptr]struct{} // everything MemAlloc'd, freed at shutdown
 	args   [16]uint64           // kernel parameters, one 8-byte slot each
@@ -238,6 +240,7 @@ func (e *cudaExec) upload(v vec, src []float32) error {
 	if len(src) == 0 {
 		return nil
 	}
+	e.xbSrc = 0
 	return cu.MemcpyHtoD(cu.DevicePtr(v.ptr()), unsafe.Pointer(&src[0]), int64(len(src))*4)
 }
 
@@ -286,6 +289,13 @@ func (e *cudaExec) grow(s *scratch, bytes int64) error {
 // slot (cu's Launch copies 8 bytes per parameter; the kernel reads the
 // parameter's own size, little-endian).
 func (e *cudaExec) launch(fn cu.Function, gx, gy, bx int, args ...uint64) error {
+	e.xbSrc = 0 // any kernel may write the source of the bf16 copy
+	return e.launchKeep(fn, gx, gy, bx, args...)
+}
+
+// launchKeep is launch for kernels known not to write the bf16 copy's
+// source (the bias added to a product's output).
+func (e *cudaExec) launchKeep(fn cu.Function, gx, gy, bx int, args ...uint64) error {
 	copy(e.args[:], args)
 	return fn.Launch(gx, gy, 1, bx, 1, 1, 0, cu.NoStream, e.argp[:len(args)])
 }
@@ -329,11 +339,17 @@ func (e *cudaExec) matmul(y, x vec, w *weight, T int, accumulate bool) error {
 		xin := x.ptr()
 		if w.bf16 {
 			n := int64(T) * int64(w.in)
-			if err := e.grow(&e.xb, n*2); err != nil {
-				return err
-			}
-			if err := e.launch(e.fnToBF16, ceil(int(n), 256), 1, 256, uint64(e.xb.p), x.ptr(), i64(n)); err != nil {
-				return err
+			// q, k and v (and gate and up) multiply the same normed rows:
+			// their bf16 copy is made once, and stays valid while only
+			// cuBLAS products (which write other buffers) run after it.
+			if e.xbSrc != x.ptr() || e.xbN != n {
+				if err := e.grow(&e.xb, n*2); err != nil {
+					return err
+				}
+				if err := e.launch(e.fnToBF16, ceil(int(n), 256), 1, 256, uint64(e.xb.p), x.ptr(), i64(n)); err != nil {
+					return err
+				}
+				e.xbSrc, e.xbN = x.ptr(), n
 			}
 			xin = uint64(e.xb.p)
 		}
@@ -341,11 +357,14 @@ func (e *cudaExec) matmul(y, x vec, w *weight, T int, accumulate bool) error {
 		if accumulate {
 			beta = 1
 		}
+		if y.ptr() <= e.xbSrc && e.xbSrc < y.ptr()+4*uint64(T)*uint64(w.out) {
+			e.xbSrc = 0 // the product overwrites the copy's source
+		}
 		if err := e.blas.gemm(uintptr(y.ptr()), uintptr(xin), w.d, w.bf16, T, w.out, w.in, beta); err != nil {
 			return err
 		}
 		if bias != 0 {
-			return e.launch(e.fnAddBias, ceil(T*w.out, 256), 1, 256, y.ptr(), bias, i32(T), i32(w.out))
+			return e.launchKeep(e.fnAddBias, ceil(T*w.out, 256), 1, 256, y.ptr(), bias, i32(T), i32(w.out))
 		}
 		return nil
 	}

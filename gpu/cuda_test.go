@@ -191,6 +191,29 @@ func runOps(t *testing.T, e *cudaExec, mode string) {
 			}
 		}
 	}
+	if mode == "cublas" {
+		// Products sharing their input reuse one bf16 copy of it; a kernel
+		// that rewrites the input in between must invalidate the copy.
+		x := o.pair(randVec(r, T*H, 1))
+		hw1, dw1 := o.weight(r, 128, H, true, true)
+		hw2, dw2 := o.weight(r, 64, H, true, false)
+		y1, y2 := o.pair(make([]float32, T*128)), o.pair(make([]float32, T*64))
+		for round := 0; round < 2; round++ {
+			h.matmul(y1.h, x.h, hw1, T, false)
+			h.matmul(y2.h, x.h, hw2, T, false)
+			if err := e.matmul(y1.d, x.d, dw1, T, false); err != nil {
+				panic(err)
+			}
+			if err := e.matmul(y2.d, x.d, dw2, T, false); err != nil {
+				panic(err)
+			}
+			o.check("shared input round "+itoa(round)+" first", y1, tolCublasBF)
+			o.check("shared input round "+itoa(round)+" second", y2, tolCublasBF)
+			w := o.pair(randVec(r, H, 1))
+			h.rmsnorm(x.h, x.h, w.h, T, H, 1e-6)
+			e.rmsnorm(x.d, x.d, w.d, T, H, 1e-6)
+		}
+	}
 	if mode != "kernel" {
 		return
 	}
