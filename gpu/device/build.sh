@@ -6,7 +6,18 @@
 # apt-get install nvidia-cuda-dev); links against the driver stub.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export CGO_LDFLAGS="${CGO_LDFLAGS:-} -L/usr/lib/x86_64-linux-gnu/stubs"
+# The system's CUDA headers (nvidia-cuda-dev), else the ones
+# scripts/setup/50-cuda.sh unpacked.
+deps="${UNMASK_TESTDEPS:-$PWD/.testdeps}/cuda"
+if [ -f /usr/include/cuda.h ] && [ -f /usr/lib/x86_64-linux-gnu/stubs/libcuda.so ]; then
+	export CGO_LDFLAGS="-L/usr/lib/x86_64-linux-gnu/stubs ${CGO_LDFLAGS:-}"
+elif [ -f "$deps/usr/include/cuda.h" ]; then
+	export CGO_CFLAGS="-I$deps/usr/include ${CGO_CFLAGS:-}"
+	export CGO_LDFLAGS="-L$deps/usr/lib/x86_64-linux-gnu/stubs ${CGO_LDFLAGS:-}"
+else
+	echo "build.sh: no CUDA headers: run scripts/setup/50-cuda.sh or apt-get install nvidia-cuda-dev" >&2
+	exit 1
+fi
 out=gpu/device/bin
 mkdir -p "$out"
 # Stripped: the device call carries at most 64 MiB.
