@@ -14,6 +14,7 @@ package completion
 
 import (
 	"context"
+	"strings"
 
 	"github.com/unmask/unmask/cache"
 	"github.com/unmask/unmask/engine"
@@ -96,6 +97,34 @@ func (c *Cache) put(doc string, w Window, text string, fill FillResult) {
 	}
 	c.c.Spans.Put(doc, w.Prefix, w.Suffix, text, fill.Forwards)
 }
+
+// speculate schedules the completion that follows text once the user
+// accepts it (llama.vim's speculative next completion): its result lands in
+// the span cache, where the request after the accept finds it.
+func (e *Engine) speculate(doc string, w Window, text string, s Settings) {
+	if e.Cache == nil {
+		return
+	}
+	line := w.LinePrefix + text
+	if i := strings.LastIndexAny(line, "\r\n"); i >= 0 {
+		line = line[i+1:]
+	}
+	next := Window{Prefix: w.Prefix + text, Suffix: w.Suffix, LinePrefix: line,
+		LineSuffix: w.LineSuffix, Syntax: w.Syntax, Function: w.Function}
+	e.Cache.c.Speculator.Schedule(cache.SpecKey(doc, next.Prefix, next.Suffix), func(ctx context.Context) {
+		fill, err := e.Filler.Fill(ctx, FillRequest{Document: doc, Prefix: next.Prefix, Suffix: next.Suffix,
+			MaxTokens: s.MaxTokens, Settings: s})
+		if err != nil || ctx.Err() != nil {
+			return
+		}
+		if t := Postprocess(next, fill.Text); t != "" {
+			e.Cache.put(doc, next, t, fill)
+		}
+	})
+}
+
+// speculationIdle reports whether no speculation is running or pending.
+func (c *Cache) speculationIdle() bool { return c == nil || c.c.Speculator.Idle() }
 
 // infill runs the decoder with the document's pooled session and a draft
 // to warm-start from, and keeps a partial draft for the next request.

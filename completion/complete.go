@@ -48,6 +48,10 @@ type Settings struct {
 	Schedule      string        // infill schedule name; "" = the decoder's default
 	Threshold     float64       // confidence threshold; 0 = the decoder's default
 	TimeBudget    time.Duration // decode time limit; 0 = none
+	// Speculate computes, in the background, the completion that follows
+	// once this one is accepted (needs a Cache; background work yields to
+	// every foreground request).
+	Speculate bool
 }
 
 // DefaultSettings returns the settings used when the client sends none.
@@ -136,6 +140,9 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 	if text := Postprocess(snap.w, fill.Text); text != "" {
 		res.Text = snap.selected + text
 		e.Cache.put(req.Doc.URI, snap.w, text, fill)
+		if req.Settings.Speculate && snap.selected == "" {
+			e.speculate(req.Doc.URI, snap.w, text, req.Settings)
+		}
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil

@@ -23,6 +23,7 @@ type Config struct {
 	Languages     []string `json:"languages"`     // languageIds to complete; empty = all
 	DebounceMs    int      `json:"debounceMs"`    // wait before running the model; a newer request cancels the wait
 	TimeBudgetMs  int      `json:"timeBudgetMs"`  // decode time limit; the committed text is answered when it runs out
+	Speculate     bool     `json:"speculate"`     // compute the completion after an accepted one in the background
 }
 
 // DefaultConfig returns the configuration used when the client sends none.
@@ -35,6 +36,7 @@ func DefaultConfig() Config {
 		Schedule:      "confidence",
 		DebounceMs:    0,
 		TimeBudgetMs:  int(s.TimeBudget / time.Millisecond),
+		Speculate:     true,
 	}
 }
 
@@ -105,5 +107,6 @@ func (c Config) settings() completion.Settings {
 		Schedule:      c.Schedule,
 		Threshold:     c.Threshold,
 		TimeBudget:    time.Duration(c.TimeBudgetMs) * time.Millisecond,
+		Speculate:     c.Speculate,
 	}
 }
