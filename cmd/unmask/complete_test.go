@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/unmask/unmask/lsp/lsptest"
+	"github.com/unmask/unmask/model"
 )
 
 func TestParseFilePos(t *testing.T) {
@@ -65,5 +67,33 @@ func TestCompleteCommand(t *testing.T) {
 	}
 	if err := runComplete([]string{"nope.go"}, &out, &errOut); err != errUsage || !strings.Contains(errOut.String(), "FILE:LINE:COL") {
 		t.Errorf("complete nope.go = %v, %q; want usage", err, errOut.String())
+	}
+}
+
+// TestCompleteDefaultModel runs the README's main command: the embedded
+// default model, or a clear message while none is embedded.
+func TestCompleteDefaultModel(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := runComplete([]string{"../../examples/hello/main.go:8:2", "--json"}, &out, &errOut)
+	if m, _, oerr := model.Open(""); errors.Is(oerr, model.ErrNoDefault) {
+		if err == nil || !strings.Contains(err.Error(), "--model") {
+			t.Errorf("complete without a default model: %v, want a message naming --model", err)
+		}
+		return
+	} else if oerr == nil {
+		m.Close()
+	}
+	if err != nil {
+		t.Fatalf("complete on the default model: %v\n%s", err, errOut.String())
+	}
+	var res struct {
+		Line, Col, Forwards int
+		Syntax              bool
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("complete --json printed %q: %v", out.String(), err)
+	}
+	if res.Line != 8 || res.Col != 2 || res.Forwards < 1 || !res.Syntax {
+		t.Errorf("complete --json on the default model = %+v", res)
 	}
 }
