@@ -477,30 +477,45 @@ func (s *session) forward(p0, T int, causal bool, outFrom, outN int) error {
 	for li := range b.layers {
 		L := &b.layers[li]
 		keys, vals := s.keys[li].at(p0*s.kvd), s.vals[li].at(p0*s.kvd)
-		steps := []struct {
-			name string
-			run  func() error
-		}{
-			{"attn norm", func() error { return x.rmsnorm(s.xn, s.x, L.attnNorm, T, H, c.RMSEps) }},
-			{"q", func() error { return x.matmul(s.q, s.xn, L.q, T, false) }},
-			{"k", func() error { return x.matmul(keys, s.xn, L.k, T, false) }},
-			{"v", func() error { return x.matmul(vals, s.xn, L.v, T, false) }},
-			{"rope q", func() error { return x.rope(s.q, s.cos, s.sin, p0, T, c.Heads, hd, s.qd) }},
-			{"rope k", func() error { return x.rope(keys, s.cos, s.sin, p0, T, c.KVHeads, hd, s.kvd) }},
-			{"attention", func() error {
-				return x.attention(s.att, s.q, s.keys[li], s.vals[li], p0, T, causal, c.Heads, c.KVHeads, hd)
-			}},
-			{"o", func() error { return x.matmul(s.x, s.att, L.o, T, true) }},
-			{"mlp norm", func() error { return x.rmsnorm(s.xn, s.x, L.mlpNorm, T, H, c.RMSEps) }},
-			{"gate", func() error { return x.matmul(s.gate, s.xn, L.gate, T, false) }},
-			{"up", func() error { return x.matmul(s.up, s.xn, L.up, T, false) }},
-			{"swiglu", func() error { return x.siluMul(s.gate, s.up, T*c.Intermediate) }},
-			{"down", func() error { return x.matmul(s.x, s.gate, L.down, T, true) }},
+		// Plain calls, not a table of closures: a step allocates nothing.
+		if err := x.rmsnorm(s.xn, s.x, L.attnNorm, T, H, c.RMSEps); err != nil {
+			return layerErr(li, "attn norm", err)
 		}
-		for _, st := range steps {
-			if err := st.run(); err != nil {
-				return fmt.Errorf("layer %d %s: %w", li, st.name, err)
-			}
+		if err := x.matmul(s.q, s.xn, L.q, T, false); err != nil {
+			return layerErr(li, "q", err)
+		}
+		if err := x.matmul(keys, s.xn, L.k, T, false); err != nil {
+			return layerErr(li, "k", err)
+		}
+		if err := x.matmul(vals, s.xn, L.v, T, false); err != nil {
+			return layerErr(li, "v", err)
+		}
+		if err := x.rope(s.q, s.cos, s.sin, p0, T, c.Heads, hd, s.qd); err != nil {
+			return layerErr(li, "rope q", err)
+		}
+		if err := x.rope(keys, s.cos, s.sin, p0, T, c.KVHeads, hd, s.kvd); err != nil {
+			return layerErr(li, "rope k", err)
+		}
+		if err := x.attention(s.att, s.q, s.keys[li], s.vals[li], p0, T, causal, c.Heads, c.KVHeads, hd); err != nil {
+			return layerErr(li, "attention", err)
+		}
+		if err := x.matmul(s.x, s.att, L.o, T, true); err != nil {
+			return layerErr(li, "o", err)
+		}
+		if err := x.rmsnorm(s.xn, s.x, L.mlpNorm, T, H, c.RMSEps); err != nil {
+			return layerErr(li, "mlp norm", err)
+		}
+		if err := x.matmul(s.gate, s.xn, L.gate, T, false); err != nil {
+			return layerErr(li, "gate", err)
+		}
+		if err := x.matmul(s.up, s.xn, L.up, T, false); err != nil {
+			return layerErr(li, "up", err)
+		}
+		if err := x.siluMul(s.gate, s.up, T*c.Intermediate); err != nil {
+			return layerErr(li, "swiglu", err)
+		}
+		if err := x.matmul(s.x, s.gate, L.down, T, true); err != nil {
+			return layerErr(li, "down", err)
 		}
 	}
 	if outN == 0 {
@@ -521,4 +536,8 @@ func (s *session) forward(p0, T int, causal bool, outFrom, outN int) error {
 		return fmt.Errorf("top-k: %w", err)
 	}
 	return nil
+}
+
+func layerErr(li int, op string, err error) error {
+	return fmt.Errorf("layer %d %s: %w", li, op, err)
 }
