@@ -152,7 +152,7 @@ extern "C" __global__ void attention(float* out, const float* q, const float* ke
     int qd = heads * hd, kvd = kvHeads * hd;
     int kvh = h / (heads / kvHeads);
     const float* qr = q + (long long)t * qd + h * hd;
-    __shared__ float qs[256];
+    __shared__ __align__(16) float qs[256];
     for (int i = lane; i < hd; i += 32) qs[i] = qr[i];
     __syncwarp();
     int last = causal ? p0 + t : p0 + T - 1;
@@ -166,7 +166,16 @@ extern "C" __global__ void attention(float* out, const float* q, const float* ke
         if (p <= last) {
             const float* kr = keys + (long long)p * kvd + kvh * hd;
             float d = 0.f;
-            for (int i = 0; i < hd; i++) d += qs[i] * kr[i];
+            if ((hd & 3) == 0) { // 16-byte loads: key rows start at multiples of hd floats
+                const float4* k4 = (const float4*)kr;
+                const float4* q4 = (const float4*)qs;
+                for (int i = 0; i < (hd >> 2); i++) {
+                    float4 a = q4[i], b = k4[i];
+                    d += a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
+                }
+            } else {
+                for (int i = 0; i < hd; i++) d += qs[i] * kr[i];
+            }
             s = d * scale;
         }
         float cm = warpMax(s);
