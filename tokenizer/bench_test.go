@@ -118,9 +118,13 @@ func BenchmarkLoad(b *testing.B) {
 		b.Skip(err)
 	}
 	b.ReportAllocs()
+	var cpu cpuTimer
+	cpu.start()
 	for b.Loop() {
 		if _, err := Parse(data); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu.stop()
+	b.ReportMetric(cpu.total.Seconds()*1e3/float64(b.N), "cpu-ms/op")
 }
