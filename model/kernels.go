@@ -286,20 +286,11 @@ func topKEntropy(logits []float32, cands []candidate) float32 {
 	}
 	// sum e^(l-m) and sum e^(l-m)*(l-m), in float64 for a 150k-term sum
 	var s, sl float64
-	var ps, psl float32
-	for i, v := range logits {
-		d := v - mx
-		e := expf(d)
-		ps += e
-		psl += e * d
-		if i&1023 == 1023 {
-			s += float64(ps)
-			sl += float64(psl)
-			ps, psl = 0, 0
-		}
+	for i := 0; i < len(logits); i += 4096 {
+		ps, psl := expStats(logits[i:min(i+4096, len(logits))], mx)
+		s += float64(ps)
+		sl += float64(psl)
 	}
-	s += float64(ps)
-	sl += float64(psl)
 	lse := math.Log(s) // log-sum-exp minus the max
 	// H = -sum p log p = lse - E[l-m]
 	ent := lse - sl/s
@@ -332,4 +323,26 @@ func topKEntropy(logits []float32, cands []candidate) float32 {
 type candidate struct {
 	id    int32
 	logit float32
+}
+
+// expShiftRef is the plain reference of expShift.
+func expShiftRef(x []float32, mx float32) float32 {
+	var s float32
+	for i, v := range x {
+		e := expf(v - mx)
+		x[i] = e
+		s += e
+	}
+	return s
+}
+
+// expStatsRef is the plain reference of expStats.
+func expStatsRef(x []float32, mx float32) (s, sd float32) {
+	for _, v := range x {
+		d := v - mx
+		e := expf(d)
+		s += e
+		sd += e * d
+	}
+	return s, sd
 }

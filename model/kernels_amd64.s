@@ -413,3 +413,108 @@ loop1bf:
 	VMOVUPS X0, 0(DX)
 	VZEROUPPER
 	RET
+
+// exp(x - mx) on 16 lanes, the Cephes expf polynomial of kernels.go's expf:
+// n = round(d*log2e), r = d - n*ln2 (split), p = poly(r), result = p * 2^n.
+#define EXPCONSTS \
+	MOVL $0x3fb8aa3b, AX \
+	VPBROADCASTD AX, Z20 \
+	MOVL $0x3f318000, AX \
+	VPBROADCASTD AX, Z21 \
+	MOVL $0xb95e8083, AX \
+	VPBROADCASTD AX, Z22 \
+	MOVL $0x39506967, AX \
+	VPBROADCASTD AX, Z23 \
+	MOVL $0x3ab743ce, AX \
+	VPBROADCASTD AX, Z24 \
+	MOVL $0x3c088908, AX \
+	VPBROADCASTD AX, Z25 \
+	MOVL $0x3d2aa9c1, AX \
+	VPBROADCASTD AX, Z26 \
+	MOVL $0x3e2aaaaa, AX \
+	VPBROADCASTD AX, Z27 \
+	MOVL $0x3f000000, AX \
+	VPBROADCASTD AX, Z28 \
+	MOVL $0x3f800000, AX \
+	VPBROADCASTD AX, Z29 \
+	MOVL $0xc2ae999a, AX \
+	VPBROADCASTD AX, Z30
+
+// in: Z0 = d (clamped); out: Z2 = exp(d); uses Z1, Z3, Z5.
+#define EXP16 \
+	VMULPS Z20, Z0, Z1 \
+	VRNDSCALEPS $0, Z1, Z1 \
+	VMOVAPS Z0, Z5 \
+	VFNMADD231PS Z21, Z1, Z5 \
+	VFNMADD231PS Z22, Z1, Z5 \
+	VMOVAPS Z23, Z2 \
+	VFMADD213PS Z24, Z5, Z2 \
+	VFMADD213PS Z25, Z5, Z2 \
+	VFMADD213PS Z26, Z5, Z2 \
+	VFMADD213PS Z27, Z5, Z2 \
+	VFMADD213PS Z28, Z5, Z2 \
+	VMULPS Z5, Z5, Z3 \
+	VFMADD213PS Z5, Z3, Z2 \
+	VADDPS Z29, Z2, Z2 \
+	VSCALEFPS Z1, Z2, Z2
+
+#define HSUM(z, y, x) \
+	VEXTRACTF64X4 $1, z, Y6 \
+	VADDPS Y6, y, y \
+	VEXTRACTF32X4 $1, y, X6 \
+	VADDPS X6, x, x \
+	VHADDPS x, x, x \
+	VHADDPS x, x, x
+
+// func softmaxExpAVX512(x *float32, n int, mx float32) float32
+// x[i] = exp(x[i]-mx) in place for i < n (n a positive multiple of 16); returns the sum.
+TEXT ·softmaxExpAVX512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS mx+16(FP), Z31
+	EXPCONSTS
+	VXORPS Z10, Z10, Z10
+
+loopse:
+	VMOVUPS (SI), Z0
+	VSUBPS Z31, Z0, Z0
+	VMAXPS Z30, Z0, Z0
+	EXP16
+	VMOVUPS Z2, (SI)
+	VADDPS Z2, Z10, Z10
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JNZ loopse
+
+	HSUM(Z10, Y10, X10)
+	MOVSS X10, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func expStatsAVX512(x *float32, n int, mx float32) (s, sd float32)
+// s = sum exp(d), sd = sum exp(d)*d, d = x[i]-mx, for i < n (a positive multiple of 16).
+TEXT ·expStatsAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS mx+16(FP), Z31
+	EXPCONSTS
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+
+loopes:
+	VMOVUPS (SI), Z0
+	VSUBPS Z31, Z0, Z0
+	VMAXPS Z30, Z0, Z0
+	EXP16
+	VADDPS Z2, Z10, Z10
+	VFMADD231PS Z0, Z2, Z11
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JNZ loopes
+
+	HSUM(Z10, Y10, X10)
+	HSUM(Z11, Y11, X11)
+	MOVSS X10, s+24(FP)
+	MOVSS X11, sd+28(FP)
+	VZEROUPPER
+	RET

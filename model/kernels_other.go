@@ -10,3 +10,9 @@ func tile4(x *float32, ldx int, w *float32, ldw int, k int, acc *[16]float32) {}
 func tile1(x *float32, w *float32, ldw int, k int, acc *[16]float32)          {}
 func tile4b(x *float32, ldx int, w *uint16, ldw int, k int, acc *[16]float32) {}
 func tile1b(x *float32, w *uint16, ldw int, k int, acc *[16]float32)          {}
+
+// expShift sets x[i] = exp(x[i]-mx) and returns their sum.
+func expShift(x []float32, mx float32) float32 { return expShiftRef(x, mx) }
+
+// expStats returns sum exp(x[i]-mx) and sum exp(x[i]-mx)*(x[i]-mx).
+func expStats(x []float32, mx float32) (s, sd float32) { return expStatsRef(x, mx) }

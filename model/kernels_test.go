@@ -269,3 +269,71 @@ func reportFlops(b *testing.B, T, N, K int, cpu0 time.Duration) {
 		b.ReportMetric(flops/cpu.Seconds()/1e9, "GFLOP/cpu-s")
 	}
 }
+
+// BenchmarkDenoiseDefault times one step of the embedded default model (a
+// block of 33 after 200 cached tokens), the latency a completion pays per
+// forward pass.
+func BenchmarkDenoiseDefault(b *testing.B) {
+	m, _, err := Open("")
+	if err != nil {
+		b.Skip(err)
+	}
+	s, err := m.NewSession(engine.SessionOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.Prefill(context.Background(), seqTokens(200, 1)); err != nil {
+		b.Fatal(err)
+	}
+	info := m.Info()
+	block := make([]int32, 33)
+	for i := range block {
+		block[i] = info.MaskID
+	}
+	out := engine.NewPredictions(33, 0)
+	cpu0 := ProcessCPUTime()
+	for b.Loop() {
+		if err := s.Denoise(context.Background(), block, 0, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64((ProcessCPUTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/step")
+}
+
+// TestExpKernels holds the vector exp kernels to the scalar references.
+func TestExpKernels(t *testing.T) {
+	r := rng{s: 8}
+	for _, n := range []int{1, 5, 16, 37, 8192, 151936} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = r.sym() * 30
+		}
+		x[0] = -200 // far below the clamp
+		mx := float32(20)
+		// references summed in float64: a float32 running sum over 150k terms
+		// drifts more than the kernels do
+		var ws, wsd float64
+		for _, v := range x {
+			d := v - mx
+			e := float64(expf(d))
+			ws += e
+			wsd += e * float64(d)
+		}
+		gs, gsd := expStats(x, mx)
+		if math.Abs(float64(gs)-ws) > 1e-5*math.Abs(ws) || math.Abs(float64(gsd)-wsd) > 1e-5*math.Abs(wsd)+1e-6 {
+			t.Errorf("expStats(n=%d) = %g, %g, want %g, %g", n, gs, gsd, ws, wsd)
+		}
+		want := append([]float32(nil), x...)
+		got := append([]float32(nil), x...)
+		expShiftRef(want, mx)
+		gsum := expShift(got, mx)
+		if math.Abs(float64(gsum)-ws) > 1e-5*ws {
+			t.Errorf("expShift(n=%d) sum = %g, want %g", n, gsum, ws)
+		}
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-6*float64(want[i])+1e-37 {
+				t.Fatalf("expShift(n=%d)[%d] = %g, want %g (x %g)", n, i, got[i], want[i], x[i])
+			}
+		}
+	}
+}

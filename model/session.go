@@ -413,13 +413,7 @@ func (j *attnJob) run(part, lo, hi int) {
 					mx = row[p]
 				}
 			}
-			var sum float32
-			for p := 0; p <= last; p++ {
-				e := expf(row[p] - mx)
-				row[p] = e
-				sum += e
-			}
-			inv := 1 / sum
+			inv := 1 / expShift(row[:last+1], mx)
 			for p := 0; p <= last; p++ {
 				row[p] *= inv
 			}
