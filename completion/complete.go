@@ -52,6 +52,9 @@ type Settings struct {
 	// once this one is accepted (needs a Cache; background work yields to
 	// every foreground request).
 	Speculate bool
+	// Debounce waits before running the model, after the cache is checked
+	// (a hit is answered at once); a cancel during the wait costs nothing.
+	Debounce time.Duration
 }
 
 // DefaultSettings returns the settings used when the client sends none.
@@ -125,6 +128,15 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 		res.Text = snap.selected + rest
 		res.Elapsed = time.Since(start)
 		return res, nil
+	}
+	if req.Settings.Debounce > 0 {
+		t := time.NewTimer(req.Settings.Debounce)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return res, fmt.Errorf("completion: %s: %w", req.Doc.URI, ctx.Err())
+		case <-t.C:
+		}
 	}
 	fill, err := e.Filler.Fill(ctx, FillRequest{
 		Document:  req.Doc.URI,

@@ -84,7 +84,7 @@ func TestMapperPoint(t *testing.T) {
 		{"abc\ndef", 5, Point{1, 1}},
 		{"ab\r\ncd", 5, Point{1, 1}},
 		{"a\rb", 2, Point{0, 2}}, // tree-sitter rows split at '\n' only
-		{"😀x", 4, Point{0, 4}},  // columns are bytes
+		{"😀x", 4, Point{0, 4}},   // columns are bytes
 		{"\tx\n\ty", 5, Point{1, 2}},
 	}
 	for _, tt := range tests {

@@ -16,7 +16,6 @@ func (w Window) Multiline() bool {
 	return p != "" && strings.ContainsAny(p[len(p)-1:], "([{")
 }
 
-
 // Postprocess turns the model's raw middle into the text to insert at the
 // cursor, or "" for no completion. The rules, in order:
 //

@@ -29,15 +29,6 @@ func (s *Server) complete(ctx context.Context, uri protocol.DocumentURI, pos pro
 	if eng == nil {
 		return completion.Result{}, nil
 	}
-	if cfg.DebounceMs > 0 {
-		// A newer request for the document cancels this one during the
-		// wait, before any model work.
-		select {
-		case <-ctx.Done():
-			return completion.Result{}, ctx.Err()
-		case <-time.After(time.Duration(cfg.DebounceMs) * time.Millisecond):
-		}
-	}
 	req := completion.Request{Doc: d, Position: position(pos), Encoding: enc, Settings: cfg.settings()}
 	if sel != nil {
 		req.Selected = &completion.Selected{

@@ -108,5 +108,6 @@ func (c Config) settings() completion.Settings {
 		Threshold:     c.Threshold,
 		TimeBudget:    time.Duration(c.TimeBudgetMs) * time.Millisecond,
 		Speculate:     c.Speculate,
+		Debounce:      time.Duration(c.DebounceMs) * time.Millisecond,
 	}
 }
