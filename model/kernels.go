@@ -39,17 +39,27 @@ func matmul(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int, b 
 		t := 0
 		for ; t+4 <= T; t += 4 {
 			tile4(&x[t*ldx], ldx, &w[n*ldw], ldw, kv, &acc)
-			for i := 0; i < 4; i++ {
-				for j := 0; j < 4; j++ {
-					s := acc[i*4+j]
-					if kv < K {
-						s += dotTail(x[(t+i)*ldx+kv:(t+i)*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
+			if kv < K {
+				for i := 0; i < 4; i++ {
+					for j := 0; j < 4; j++ {
+						acc[i*4+j] += dotTail(x[(t+i)*ldx+kv:(t+i)*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
 					}
-					if b != nil {
-						s += b[n+j]
-					}
-					y[(t+i)*ldy+n+j] = s
 				}
+			}
+			if b != nil {
+				bb := b[n : n+4 : n+4]
+				for i := 0; i < 16; i += 4 {
+					acc[i] += bb[0]
+					acc[i+1] += bb[1]
+					acc[i+2] += bb[2]
+					acc[i+3] += bb[3]
+				}
+			}
+			for i := 0; i < 4; i++ {
+				o := (t+i)*ldy + n
+				yr := y[o : o+4 : o+4]
+				a := acc[i*4 : i*4+4 : i*4+4]
+				yr[0], yr[1], yr[2], yr[3] = a[0], a[1], a[2], a[3]
 			}
 		}
 		for ; t < T; t++ {
@@ -103,17 +113,27 @@ func matmulBF16(y []float32, ldy int, x []float32, ldx int, w []uint16, ldw int,
 		t := 0
 		for ; t+4 <= T; t += 4 {
 			tile4b(&x[t*ldx], ldx, &w[n*ldw], ldw, kv, &acc)
-			for i := 0; i < 4; i++ {
-				for j := 0; j < 4; j++ {
-					s := acc[i*4+j]
-					if kv < K {
-						s += dotTailBF16(x[(t+i)*ldx+kv:(t+i)*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
+			if kv < K {
+				for i := 0; i < 4; i++ {
+					for j := 0; j < 4; j++ {
+						acc[i*4+j] += dotTailBF16(x[(t+i)*ldx+kv:(t+i)*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
 					}
-					if b != nil {
-						s += b[n+j]
-					}
-					y[(t+i)*ldy+n+j] = s
 				}
+			}
+			if b != nil {
+				bb := b[n : n+4 : n+4]
+				for i := 0; i < 16; i += 4 {
+					acc[i] += bb[0]
+					acc[i+1] += bb[1]
+					acc[i+2] += bb[2]
+					acc[i+3] += bb[3]
+				}
+			}
+			for i := 0; i < 4; i++ {
+				o := (t+i)*ldy + n
+				yr := y[o : o+4 : o+4]
+				a := acc[i*4 : i*4+4 : i*4+4]
+				yr[0], yr[1], yr[2], yr[3] = a[0], a[1], a[2], a[3]
 			}
 		}
 		for ; t < T; t++ {
