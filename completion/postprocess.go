@@ -25,10 +25,19 @@ func (w Window) Multiline() bool {
 //     opener in the completion;
 //   - drop lines from the first one that repeats the suffix's next line;
 //   - don't emit closing brackets the rest of the line already has;
-//   - don't repeat the cursor line's indentation;
-//   - trim trailing whitespace; discard a blank result.
+//   - don't repeat the cursor line's indentation, and indent with the
+//     file's tabs or spaces;
+//   - trim trailing whitespace; discard a blank result;
+//   - end lines as the file does ("\r\n" or "\n").
 func Postprocess(w Window, raw string) string {
-	text := strings.ReplaceAll(raw, "\r\n", "\n")
+	text := postprocess(w, strings.ReplaceAll(raw, "\r\n", "\n"))
+	if strings.Contains(w.Prefix, "\r\n") || strings.Contains(w.Suffix, "\r\n") {
+		text = strings.ReplaceAll(text, "\n", "\r\n")
+	}
+	return text
+}
+
+func postprocess(w Window, text string) string {
 	if !w.Multiline() {
 		if i := strings.IndexByte(text, '\n'); i >= 0 {
 			text = text[:i]
@@ -42,6 +51,7 @@ func Postprocess(w Window, raw string) string {
 	if strings.TrimSpace(w.LinePrefix) == "" && w.LinePrefix != "" {
 		lines[0] = strings.TrimPrefix(lines[0], w.LinePrefix)
 	}
+	lines = matchIndentStyle(w.Prefix, lines)
 	lines = limitScope(w, lines)
 	lines = dropRepeatedSuffix(w, lines)
 	for i := range lines {
@@ -54,6 +64,42 @@ func Postprocess(w Window, raw string) string {
 		lines[0] = dropClosers(lines[0], w.LineSuffix)
 	}
 	return nonBlank(strings.Join(lines, "\n"))
+}
+
+// matchIndentStyle re-indents the lines after the first with the file's
+// style when the model used the other one: tabs for a file indented with
+// tabs, the file's run of spaces for a tab otherwise.
+func matchIndentStyle(prefix string, lines []string) []string {
+	tabs, spaces, unit := 0, 0, 0
+	for _, l := range strings.Split(prefix, "\n") {
+		switch {
+		case strings.HasPrefix(l, "\t"):
+			tabs++
+		case strings.HasPrefix(l, " "):
+			spaces++
+			if n := len(l) - len(strings.TrimLeft(l, " ")); n > 0 && (unit == 0 || n < unit) && strings.TrimSpace(l) != "" {
+				unit = n
+			}
+		}
+	}
+	if tabs+spaces == 0 {
+		return lines
+	}
+	if unit == 0 {
+		unit = 4
+	}
+	for i := 1; i < len(lines); i++ {
+		ind := indentOf(lines[i])
+		rest := lines[i][len(ind):]
+		switch {
+		case tabs > spaces && strings.HasPrefix(ind, " "):
+			n := len(strings.TrimLeft(ind, "\t"))
+			lines[i] = strings.Repeat("\t", len(ind)-n+n/unit) + strings.Repeat(" ", n%unit) + rest
+		case spaces > tabs && strings.Contains(ind, "\t"):
+			lines[i] = strings.ReplaceAll(ind, "\t", strings.Repeat(" ", unit)) + rest
+		}
+	}
+	return lines
 }
 
 func nonBlank(s string) string {

@@ -1,0 +1,30 @@
+package completion
+
+import "testing"
+
+func TestPostprocess(t *testing.T) {
+	tests := []struct {
+		name string
+		w    Window
+		raw  string
+		want string
+	}{
+		{"mid-line keeps one line",
+			Window{Prefix: "x := f(", Suffix: "a, b)\n", LinePrefix: "x := f(", LineSuffix: "a, b)"}, "1, \nfoo", "1,"},
+		{"blank result is no completion",
+			Window{Prefix: "\t", LinePrefix: "\t"}, " \n\t\n", ""},
+		{"crlf file gets crlf lines",
+			Window{Prefix: "func f() {\r\n\t", Suffix: "\r\n}\r\n", LinePrefix: "\t"}, "a := 1\n\tb := 2\n}", "a := 1\r\n\tb := 2"},
+		{"spaces from the model in a tab file",
+			Window{Prefix: "func f() {\n\tif x {\n\t\t", Suffix: "\n\t}\n}\n", LinePrefix: "\t\t"}, "a()\n        b()\n\t}", "a()\n\t\tb()"},
+		{"tabs from the model in a space file",
+			Window{Prefix: "def f():\n  if x:\n    ", Suffix: "\n", LinePrefix: "    "}, "a()\n\t\tb()\nc()", "a()\n    b()"},
+		{"closer the line already has",
+			Window{Prefix: "print(", Suffix: ")\n", LinePrefix: "print(", LineSuffix: ")"}, "\"hi\")", "\"hi\""},
+	}
+	for _, tt := range tests {
+		if got := Postprocess(tt.w, tt.raw); got != tt.want {
+			t.Errorf("%s: Postprocess(%q) = %q, want %q", tt.name, tt.raw, got, tt.want)
+		}
+	}
+}
