@@ -16,10 +16,9 @@ type bpe struct {
 	// byteID is the id of each byte's one-character token, -1 if the
 	// vocabulary lacks it.
 	byteID [256]int32
-	// merges maps a pair of ids (left<<32 | right) to rank<<32 | merged id.
-	merges map[uint64]uint64
-	// table is merges again as an open-addressing hash table for the hot
-	// loop: one multiply, usually one probe, no hashing of the runtime's map.
+	// table maps a pair of ids (left<<32 | right) to rank<<32 | merged id,
+	// in an open-addressing hash table for the hot loop: one multiply,
+	// usually one probe.
 	table pairTable
 	// raw maps the bytes a token stands for to its id, for ignore_merges
 	// (whole words in the vocabulary skip merging).
@@ -37,7 +36,7 @@ const noRank = math.MaxUint32
 func newBPE(vocab map[string]int32, merges [][2][]byte, ignoreMerges bool) (*bpe, error) {
 	b := &bpe{
 		vocab:        vocab,
-		merges:       make(map[uint64]uint64, len(merges)),
+		table:        newPairTable(len(merges)),
 		ignoreMerges: ignoreMerges,
 		unk:          -1,
 		size:         len(vocab),
@@ -72,10 +71,8 @@ func newBPE(vocab map[string]int32, merges [][2][]byte, ignoreMerges bool) (*bpe
 		if !ok {
 			return nil, fmt.Errorf("tokenizer: model.merges[%d] (%q, %q): merged token %q is not in the vocab", rank, m[0], m[1], buf)
 		}
-		// A repeated pair keeps its last rank, as the reference's map does.
-		b.merges[uint64(uint32(l))<<32|uint64(uint32(r))] = uint64(rank)<<32 | uint64(uint32(n))
+		b.table.put(uint64(uint32(l))<<32|uint64(uint32(r)), uint64(rank)<<32|uint64(uint32(n)))
 	}
-	b.table = newPairTable(b.merges)
 	if ignoreMerges {
 		b.raw = make(map[string]int32, len(vocab))
 		for tok, id := range b.vocab {
@@ -111,34 +108,55 @@ func (b *bpe) pair(l, r int32) (rank uint32, merged int32) {
 }
 
 // A pairTable is a hash table from a pair of ids to rank and merged id,
-// with linear probing, kept at most half full. Keys are never 0 (emptyKey
-// marks a free slot; the pair (0, 0) is stored aside).
+// with linear probing, kept at most half full. Keys are never 0 (0 marks a
+// free slot; the pair (0, 0) is stored aside).
 type pairTable struct {
 	keys    []uint64
 	vals    []uint64
 	shift   uint // 64 - log2(len(keys))
+	n       int  // entries
 	zero    uint64
 	hasZero bool
 }
 
-func newPairTable(m map[uint64]uint64) pairTable {
+func newPairTable(n int) pairTable {
 	size := 16
-	for size < 2*len(m) {
+	for size < 2*n {
 		size *= 2
 	}
-	t := pairTable{keys: make([]uint64, size), vals: make([]uint64, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
-	for k, v := range m {
-		if k == 0 {
-			t.zero, t.hasZero = v, true
-			continue
+	return pairTable{keys: make([]uint64, size), vals: make([]uint64, size), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+}
+
+// put sets k's value; a repeated pair keeps its last value, as the
+// reference's map does. The table must have been sized for all puts.
+func (t *pairTable) put(k, v uint64) {
+	if k == 0 {
+		if !t.hasZero {
+			t.n++
 		}
-		i := t.slot(k)
-		for t.keys[i] != 0 {
-			i = (i + 1) & (len(t.keys) - 1)
-		}
-		t.keys[i], t.vals[i] = k, v
+		t.zero, t.hasZero = v, true
+		return
 	}
-	return t
+	i := t.slot(k)
+	for t.keys[i] != 0 && t.keys[i] != k {
+		i = (i + 1) & (len(t.keys) - 1)
+	}
+	if t.keys[i] == 0 {
+		t.n++
+	}
+	t.keys[i], t.vals[i] = k, v
+}
+
+// each calls f for every entry.
+func (t *pairTable) each(f func(k, v uint64)) {
+	if t.hasZero {
+		f(0, t.zero)
+	}
+	for i, k := range t.keys {
+		if k != 0 {
+			f(k, t.vals[i])
+		}
+	}
 }
 
 func (t *pairTable) slot(k uint64) int { return int((k * 0x9E3779B97F4A7C15) >> t.shift) }

@@ -277,10 +277,10 @@ func TestMergeReference(t *testing.T) {
 		for tok, id := range tk.bpe.vocab {
 			idTok[id] = tok
 		}
-		for pair, v := range tk.bpe.merges {
+		tk.bpe.table.each(func(pair, v uint64) {
 			l, r := idTok[int32(pair>>32)], idTok[int32(uint32(pair))]
 			ranks[[2]string{l, r}] = int(v >> 32)
-		}
+		})
 		sc := new(scratch)
 		for _, w := range words {
 			want := referenceMerge(ranks, tk.bpe.vocab, w)
@@ -419,8 +419,8 @@ func TestScanModel(t *testing.T) {
 				t.Fatalf("%s: vocab[%q] = %d, %v; encoding/json reads %d", path, tok, got, ok, id)
 			}
 		}
-		if len(tk.bpe.merges) > len(ref.Model.Merges) || len(tk.bpe.merges) < len(ref.Model.Merges)*99/100 {
-			t.Errorf("%s: %d distinct merges from %d entries", path, len(tk.bpe.merges), len(ref.Model.Merges))
+		if n := tk.bpe.table.n; n > len(ref.Model.Merges) || n < len(ref.Model.Merges)*99/100 {
+			t.Errorf("%s: %d distinct merges from %d entries", path, n, len(ref.Model.Merges))
 		}
 		for rank, raw := range ref.Model.Merges[:min(len(ref.Model.Merges), 2000)] {
 			var pair [2]string
@@ -470,5 +470,48 @@ func TestConcurrentEncode(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestPairTable holds the merge table to a plain map: random pairs,
+// repeats (the last value wins) and the zero key.
+func TestPairTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	ref := map[uint64]uint64{}
+	var keys []uint64
+	for range 5000 {
+		k := uint64(rng.IntN(300))<<32 | uint64(rng.IntN(300))
+		if rng.IntN(50) == 0 {
+			k = 0
+		}
+		keys = append(keys, k)
+	}
+	tab := newPairTable(len(keys))
+	for i, k := range keys {
+		v := uint64(i)<<32 | uint64(rng.Uint32())
+		ref[k] = v
+		tab.put(k, v)
+	}
+	if tab.n != len(ref) {
+		t.Errorf("pairTable has %d entries, map %d", tab.n, len(ref))
+	}
+	for k := uint64(0); k < 300<<32; k += 1<<32 + 7 {
+		for _, probe := range []uint64{k, k | 1, k | 299} {
+			got, ok := tab.get(probe)
+			want, wantOK := ref[probe]
+			if got != want || ok != wantOK {
+				t.Fatalf("pairTable.get(%#x) = %#x, %v; map has %#x, %v", probe, got, ok, want, wantOK)
+			}
+		}
+	}
+	seen := 0
+	tab.each(func(k, v uint64) {
+		if ref[k] != v {
+			t.Fatalf("pairTable.each: %#x = %#x, map has %#x", k, v, ref[k])
+		}
+		seen++
+	})
+	if seen != len(ref) {
+		t.Errorf("pairTable.each visited %d entries, want %d", seen, len(ref))
 	}
 }
