@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -20,6 +21,7 @@ type fakeBackend struct {
 	// dieToken in a block makes Denoise exit the process (the fake engine
 	// process of TestProcessStarter); 0 = never.
 	dieToken int32
+	faulty   bool // faultToken fails Denoise
 
 	open     atomic.Int32 // sessions not yet closed
 	prefills atomic.Int32
@@ -38,6 +40,9 @@ func newFake(salt uint32) *fakeBackend {
 		FIMPrefixID: 997, FIMSuffixID: 996, FIMMiddleID: 995,
 	}}
 }
+
+// faultToken in a block makes Denoise fail as a faulty device would.
+const faultToken = 444
 
 // panicToken in a block makes Denoise panic.
 const panicToken = 555
@@ -130,6 +135,9 @@ func (s *fakeSession) Denoise(ctx context.Context, block []int32, from int, out 
 	}
 	if err := s.check(block); err != nil {
 		return err
+	}
+	if s.b.faulty && slices.Contains(block, faultToken) {
+		return errors.New("fake: device fault")
 	}
 	if slices.Contains(block, panicToken) {
 		panic("fake: a bug behind this request")

@@ -264,9 +264,8 @@ func (s *fallbackSession) open() error {
 			s.inner, s.remote = in, c
 			return nil
 		}
-		if !errors.Is(err, ErrUnavailable) {
-			return err
-		}
+		// Out of device memory, say, or gone: the CPU engine may still
+		// serve (and reports the error itself if the options are wrong).
 		s.f.log.Warn("engine session failed, using the in-process CPU engine", "reason", err)
 	}
 	in, err := s.f.local.NewSession(s.opts)
@@ -296,9 +295,11 @@ func (s *fallbackSession) failover(ctx context.Context, cause error) error {
 	return nil
 }
 
-// lost reports whether err means the session's engine is gone.
+// lost reports whether err means the session cannot go on in the engine:
+// the engine is gone, or it failed inside (a device fault, a bug), which the
+// in-process engine does not share.
 func (s *fallbackSession) lost(err error) bool {
-	return s.remote != nil && errors.Is(err, ErrUnavailable)
+	return s.remote != nil && (errors.Is(err, ErrUnavailable) || engineFault(err))
 }
 
 // Bytes reports what the session holds on whichever backend it runs (0

@@ -172,3 +172,12 @@ func fromWire(method string, err error) error {
 
 // cancelSendTimeout bounds the wait for a $/cancelRequest to be written.
 const cancelSendTimeout = time.Second
+
+// engineFault reports whether err is a failure inside the engine — not one
+// of the engine contract's errors about the request (context full, block
+// size, token, closed), not a cancellation, not a protocol misuse: a device
+// fault or a bug, which the in-process engine may not share.
+func engineFault(err error) bool {
+	var re *remoteError
+	return errors.As(err, &re) && re.is == nil
+}

@@ -604,3 +604,41 @@ func TestPanicIsAnError(t *testing.T) {
 		t.Errorf("Denoise after a panic = %v", err)
 	}
 }
+
+func TestFallbackEngineFault(t *testing.T) {
+	local, remote := newFake(1), newFake(2)
+	remote.faulty = true
+	ps := &pipeStarter{b: remote}
+	var logs logBuffer
+	f := NewFallback(local, ps.start, fastOptions(logs.logger()))
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.WaitRemote(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.NewSession(engine.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Prefill(ctx, []int32{7, 8}); err != nil {
+		t.Fatal(err)
+	}
+	// A fault inside the engine: the step is redone on the CPU engine.
+	block := []int32{8, faultToken, 999}
+	got, want := engine.NewPredictions(3, 8), engine.NewPredictions(3, 8)
+	fillFake(1, 1000, []int32{7, 8}, block, 0, want)
+	if err := s.Denoise(ctx, block, 0, got); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Denoise hitting an engine fault = %v, %v; want the local answer", err, got)
+	}
+	if !strings.Contains(logs.String(), "device fault") {
+		t.Errorf("the fault was not logged; log:\n%s", logs.String())
+	}
+	// Errors about the request itself are not faults: they come back.
+	if err := s.Denoise(ctx, []int32{1000}, 0, engine.NewPredictions(1, 8)); !errors.Is(err, engine.ErrToken) {
+		t.Errorf("Denoise with a bad token = %v, want ErrToken", err)
+	}
+	if n := remote.open.Load(); n != 0 {
+		t.Errorf("%d engine sessions left open after the failover", n)
+	}
+}
