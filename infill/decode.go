@@ -234,6 +234,15 @@ func (r *run) apply(c *canvas, out []engine.Prediction) error {
 	case r.s.Schedule == Sequential:
 		leftmost = max(r.s.PerStep, 1)
 	}
+	// The end is decided left to right: an end token is proposed only at
+	// the leftmost open position. Otherwise the padding EOS at the block's
+	// far end, the most confident positions, commit first, each makes its
+	// left neighbour look like padding too, and the end creeps leftwards
+	// over the middle (measured on an early checkpoint of ours: 17 steps
+	// of EOS and an empty answer). Positions past the end are implied once
+	// the end commits, so they never cost a step.
+	open := c.firstOpen()
+	var endAt *choice
 	for i := 0; i < c.active && i < c.end && len(ch) < leftmost; i++ {
 		if c.slots[i].state != masked {
 			continue
@@ -242,7 +251,14 @@ func (r *run) apply(c *canvas, out []engine.Prediction) error {
 		if err != nil {
 			return err
 		}
-		ch = append(ch, choice{pos: i, id: id, prob: prob, score: scoreOf(r.s.Schedule, out[i], prob, r.info.MaskID)})
+		x := choice{pos: i, id: id, prob: prob, score: scoreOf(r.s.Schedule, out[i], prob, r.info.MaskID)}
+		if r.isEnd(id) && i != open {
+			if endAt == nil {
+				endAt = &x // may commit below, once everything before it has
+			}
+			continue
+		}
+		ch = append(ch, x)
 	}
 
 	// The verifying pass of a warm start.
@@ -291,8 +307,26 @@ func (r *run) apply(c *canvas, out []engine.Prediction) error {
 	for _, x := range selectCommits(ch, r.s, c) {
 		c.slots[x.pos] = slot{tok: x.id, state: committed, prob: float32(x.prob), step: int32(c.step), revised: c.slots[x.pos].revised}
 	}
+	// A threshold schedule also commits the first proposed end token when
+	// this step's commits made it the leftmost open position and it passes
+	// the threshold: the middle then ends in this step, not the next.
+	if endAt != nil && r.thresholdRule() && c.firstOpen() == endAt.pos && endAt.score >= r.s.Threshold-scoreSlack {
+		c.slots[endAt.pos] = slot{tok: endAt.id, state: committed, prob: float32(endAt.prob), step: int32(c.step), revised: c.slots[endAt.pos].revised}
+	}
 	r.settleEnd(c)
 	return nil
+}
+
+// thresholdRule reports whether the schedule commits by threshold (rather
+// than a fixed count or order).
+func (r *run) thresholdRule() bool {
+	switch r.s.Schedule {
+	case Count, Sequential:
+		return false
+	case Margin, Entropy:
+		return r.s.PerStep == 0
+	}
+	return true
 }
 
 // settleEnd recomputes the first end token and the implied EOS after it.

@@ -14,7 +14,8 @@
 // [anchor = last known token] + B masks, bidirectional inside and attending to
 // the whole context; the prediction at block position j is for block token
 // j+1. Positions past the middle's end are EOS, so the first committed EOS
-// ends the middle and every later position of the block is implied EOS. A
+// ends the middle and every later position of the block is implied EOS
+// (never a step of its own). A
 // block finished without EOS joins the known tokens (prefilled onto the cache)
 // and the next block starts all-mask. Decoding stops at EOS, at
 // Settings.MaxTokens, or when the time budget runs out.
@@ -45,10 +46,16 @@
 // the others) rank positions the same way, with PerStep > 0 selecting a fixed
 // count and otherwise the Threshold rule. Ties go to the leftmost position.
 // "sequential" commits the leftmost PerStep masked positions, whatever their
-// scores: with 1 it decodes in autoregressive order, one token per forward
-// (the reference a parallel schedule is measured against, since a
-// confidence-ranked one-per-step schedule spends steps on the padding EOS
-// positions at the block's far end, which it finds most confident).
+// scores: with 1 it decodes in autoregressive order, one token per forward,
+// the reference a parallel schedule is measured against.
+//
+// The end of the middle is decided left to right: an end token (EOS, or pad
+// where the checkpoint has one) is a candidate only at the leftmost open
+// position (a threshold schedule also takes it in the step whose commits
+// made it leftmost). The padding positions at a block's far end are a
+// diffusion model's most confident predictions; committing them first makes
+// each left neighbour look like padding in turn, and on an early checkpoint
+// of ours that crept over the whole block and returned an empty middle.
 //
 // # Context budget
 //

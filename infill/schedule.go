@@ -67,6 +67,17 @@ func (c *canvas) finished() bool {
 	return true
 }
 
+// firstOpen returns the leftmost position that is masked or awaits
+// verification, or -1.
+func (c *canvas) firstOpen() int {
+	for i := 0; i < c.end && i < c.active; i++ {
+		if c.slots[i].state == masked || c.slots[i].state == tentative {
+			return i
+		}
+	}
+	return -1
+}
+
 // masked counts the open positions that still matter.
 func (c *canvas) maskedCount() int {
 	n := 0
@@ -174,7 +185,7 @@ func selectCommits(ch []choice, s Settings, c *canvas) []choice {
 		}
 	case s.Schedule != Confidence && s.PerStep > 0:
 		n = s.PerStep
-	default:
+	default: // keep in step with run.thresholdRule
 		for n < len(ch) && ch[n].score >= s.Threshold-scoreSlack {
 			n++
 		}

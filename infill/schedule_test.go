@@ -48,9 +48,10 @@ func checkDraft(t *testing.T, d *Draft, tokens []int32, steps []int32) {
 	}
 }
 
-// The confidence schedule commits every masked position at or above τ, the
-// first EOS implies the rest of the block, and the stream follows the
-// left-to-right committed run.
+// The confidence schedule commits every masked position at or above τ; the
+// end (EOS) commits only as the leftmost open position, here in the step
+// that commits the content before it, and implies the rest of the block; the
+// stream follows the left-to-right committed run.
 func TestConfidenceSchedule(t *testing.T) {
 	b := &fakeBackend{info: ourInfo(4), script: table(
 		[]dist{d1('a', 0.95), d1('b', 0.5), d1(tEOS, 0.97), d1(tEOS, 0.99)},
@@ -62,7 +63,7 @@ func TestConfidenceSchedule(t *testing.T) {
 	}
 	wantBlocks := [][]int32{
 		{tFIMMiddle, M, M, M, M},
-		{tFIMMiddle, 'a', M, tEOS, tEOS},
+		{tFIMMiddle, 'a', M, M, M},
 	}
 	if got := blocks(b); !reflect.DeepEqual(got, wantBlocks) {
 		t.Errorf("blocks = %v, want %v", got, wantBlocks)
@@ -72,13 +73,13 @@ func TestConfidenceSchedule(t *testing.T) {
 		t.Errorf("prefills = %v, want %v", b.prefills, [][]int32{wantCtx})
 	}
 	wantParts := []Partial{
-		{Text: "a", Step: 1, Committed: 1, Masked: 1},
+		{Text: "a", Step: 1, Committed: 1, Masked: 3},
 		{Text: "ab", Step: 2, Committed: 2, Masked: 0},
 	}
 	if !reflect.DeepEqual(parts, wantParts) {
 		t.Errorf("stream = %+v, want %+v", parts, wantParts)
 	}
-	checkDraft(t, res.Draft, []int32{'a', 'b', tEOS}, []int32{1, 2, 1})
+	checkDraft(t, res.Draft, []int32{'a', 'b', tEOS}, []int32{1, 2, 2})
 	st := res.Stats
 	if st.Forwards != 2 || st.Committed != 2 || st.TokensPerForward != 1 || st.ContextTokens != 4 || st.Reused != 0 {
 		t.Errorf("stats = %+v", st)
@@ -205,29 +206,48 @@ func TestMaxTokens(t *testing.T) {
 	}
 }
 
-// EOS committed first at a far position implies every later position;
-// a later EOS at an earlier position moves the end.
-func TestEOSMovesEnd(t *testing.T) {
+// The end is decided left to right: the far EOS (0.99) never commits
+// ahead of the content; an EOS at the leftmost open position does.
+func TestEndLeftToRight(t *testing.T) {
 	b := &fakeBackend{info: ourInfo(4), script: table(
 		[]dist{d1('a', 0.5), d1('b', 0.4), d1('c', 0.3), d1(tEOS, 0.99)},
 		[]dist{d1('a', 0.5), d1(tEOS, 0.95), d1('c', 0.3), d1(tEOS, 0.99)},
-		[]dist{d1('a', 0.95), d1(tEOS, 0.95), d1('c', 0.3), d1(tEOS, 0.99)},
 	)}
 	res, parts := decode(t, b, Request{Prefix: "P"})
-	if res.Text != "a" || res.Stop != StopEOS || res.Stats.Forwards != 3 {
-		t.Errorf("Infill = %q (%s, %d forwards), want a (eos, 3)", res.Text, res.Stop, res.Stats.Forwards)
+	if res.Text != "a" || res.Stop != StopEOS || res.Stats.Forwards != 2 {
+		t.Errorf("Infill = %q (%s, %d forwards), want a (eos, 2)", res.Text, res.Stop, res.Stats.Forwards)
 	}
 	wantBlocks := [][]int32{
 		{tFIMMiddle, M, M, M, M},
-		{tFIMMiddle, M, M, M, tEOS},
-		{tFIMMiddle, M, tEOS, tEOS, tEOS},
+		{tFIMMiddle, 'a', M, M, M},
 	}
 	if got := blocks(b); !reflect.DeepEqual(got, wantBlocks) {
 		t.Errorf("blocks = %v, want %v", got, wantBlocks)
 	}
-	if parts[1].Masked != 1 {
-		t.Errorf("after step 2 masked = %d, want 1", parts[1].Masked)
+	if parts[0].Masked != 3 {
+		t.Errorf("after step 1 masked = %d, want 3", parts[0].Masked)
 	}
+
+	// A model that thinks a position is padding whenever its right
+	// neighbour is (the EOS creep): committing the far EOS first would
+	// empty the middle one step at a time.
+	creep := func(_ int, _, block []int32) []dist {
+		out := make([]dist, 4)
+		for i := range out {
+			if i == 3 || block[1+i+1] == tEOS {
+				out[i] = d1(tEOS, 0.95)
+			} else {
+				out[i] = d1(int32('x'+i), 0.6)
+			}
+		}
+		return out
+	}
+	b = &fakeBackend{info: ourInfo(4), script: creep}
+	res, _ = decode(t, b, Request{Prefix: "P"})
+	if res.Text != "xyz" || res.Stats.Forwards != 3 {
+		t.Errorf("creeping EOS: Infill = %q in %d forwards, want xyz in 3", res.Text, res.Stats.Forwards)
+	}
+	checkDraft(t, res.Draft, []int32{'x', 'y', 'z', tEOS}, []int32{1, 2, 3, 3})
 }
 
 // A UTF-8 character split over tokens streams only once complete.
@@ -427,9 +447,8 @@ func ExampleDefaultSettings() {
 	// Output: confidence 0.9 128
 }
 
-// The sequential schedule commits left to right whatever the scores: the
-// EOS at the far end (the most confident position) waits its turn, and the
-// first EOS ends the block.
+// The sequential schedule commits left to right whatever the scores, and
+// the first EOS ends the block.
 func TestSequentialSchedule(t *testing.T) {
 	row := []dist{d1('a', 0.3), d1('b', 0.5), d1(tEOS, 0.6), d1(tEOS, 0.99)}
 	for _, tt := range []struct {
@@ -446,8 +465,9 @@ func TestSequentialSchedule(t *testing.T) {
 		}
 		checkDraft(t, res.Draft, []int32{'a', 'b', tEOS}, tt.steps)
 	}
-	// count 1/step ranks by confidence: the far EOS goes first.
+	// count 1/step ranks by confidence (b first); the end waits for the
+	// leftmost open position.
 	b := &fakeBackend{info: ourInfo(4), script: table(row)}
 	res, _ := decode(t, b, Request{Prefix: "P", Settings: settings(func(s *Settings) { s.Schedule, s.PerStep = Count, 1 })})
-	checkDraft(t, res.Draft, []int32{'a', 'b', tEOS}, []int32{4, 3, 2})
+	checkDraft(t, res.Draft, []int32{'a', 'b', tEOS}, []int32{2, 1, 3})
 }
