@@ -252,7 +252,7 @@ func (r *run) apply(c *canvas, out []engine.Prediction) error {
 			return err
 		}
 		x := choice{pos: i, id: id, prob: prob, score: scoreOf(r.s.Schedule, out[i], prob, r.info.MaskID)}
-		if r.isEnd(id) && i != open {
+		if r.isEnd(id) && i != open && !r.s.FreeEnd {
 			if endAt == nil {
 				endAt = &x // may commit below, once everything before it has
 			}

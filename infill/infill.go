@@ -118,6 +118,10 @@ type Settings struct {
 	// MiddleLength is the bidirectional checkpoints' first canvas length in
 	// tokens (0 = automatic: one block); see the package comment.
 	MiddleLength int
+	// FreeEnd lets an end token commit at any position, as LLaDA's and
+	// Fast-dLLM's samplers do, instead of only at the leftmost open one
+	// (see the package comment). For measuring that rule; off by default.
+	FreeEnd bool
 }
 
 // DefaultSettings returns the settings a request gets when it has no

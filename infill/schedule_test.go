@@ -248,6 +248,13 @@ func TestEndLeftToRight(t *testing.T) {
 		t.Errorf("creeping EOS: Infill = %q in %d forwards, want xyz in 3", res.Text, res.Stats.Forwards)
 	}
 	checkDraft(t, res.Draft, []int32{'x', 'y', 'z', tEOS}, []int32{1, 2, 3, 3})
+
+	// With FreeEnd (LLaDA's behaviour) the creep empties the middle.
+	b = &fakeBackend{info: ourInfo(4), script: creep}
+	res, _ = decode(t, b, Request{Prefix: "P", Settings: settings(func(s *Settings) { s.FreeEnd = true })})
+	if res.Text != "" || res.Stats.Forwards != 4 {
+		t.Errorf("creeping EOS with FreeEnd: Infill = %q in %d forwards, want empty in 4", res.Text, res.Stats.Forwards)
+	}
 }
 
 // A UTF-8 character split over tokens streams only once complete.

@@ -212,6 +212,7 @@ func sweepSettings(maxTokens int) []sweepSetting {
 	for _, t := range []float64{0.95, 0.9, 0.8, 0.7, 0.5} {
 		rows = append(rows, mk(fmt.Sprintf("confidence τ=%.2f", t), func(s *infill.Settings) { s.Threshold = t }))
 	}
+	rows = append(rows, mk("confidence τ=0.90, end anywhere (ablation)", func(s *infill.Settings) { s.FreeEnd = true }))
 	for _, t := range []float64{0.9, 0.7} {
 		rows = append(rows, mk(fmt.Sprintf("margin τ=%.2f", t), func(s *infill.Settings) { s.Schedule, s.Threshold = infill.Margin, t }))
 	}
