@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -70,6 +71,18 @@ type Engine struct {
 
 // Forget drops what the engine holds for a closed document.
 func (e *Engine) Forget(doc string) { e.Cache.Forget(doc) }
+
+// Close releases the model (when the Filler is an io.Closer) and the
+// caches. No request may be running.
+func (e *Engine) Close() error {
+	var err error
+	if c, ok := e.Filler.(io.Closer); ok {
+		err = c.Close() // an InfillFiller closes its caches too
+	} else {
+		err = e.Cache.Close()
+	}
+	return err
+}
 
 // A Selected is the completion item the editor's menu has selected (LSP
 // selectedCompletionInfo): Text would replace Range. An inline completion

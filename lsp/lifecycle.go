@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/unmask/unmask/completion"
 	"go.lsp.dev/jsonrpc2"
@@ -89,14 +90,29 @@ func (s *Server) handleExit(state int) {
 
 var progressSeq atomic.Int64
 
+// retireAfter is how long a replaced model stays open for the requests
+// that still use it; a completion is bounded by its time budget.
+const retireAfter = 30 * time.Second
+
 // loadModel starts loading the model cfg names in the background. Requests
 // that arrive meanwhile wait up to Options.WaitForModel.
 func (s *Server) loadModel(cfg Config) {
 	st := &modelState{ready: make(chan struct{})}
 	s.mu.Lock()
+	old := s.model
 	s.model = st
 	progress := s.workDoneProgress
 	s.mu.Unlock()
+	if old != nil {
+		// The old model goes once it has loaded and its last requests
+		// are likely over (they hold it without a reference count).
+		go func() {
+			<-old.ready
+			if old.engine != nil {
+				time.AfterFunc(retireAfter, func() { old.engine.Close() })
+			}
+		}()
+	}
 	if s.opts.Load == nil {
 		st.err = fmt.Errorf("lsp: no model loader")
 		close(st.ready)

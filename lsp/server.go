@@ -295,7 +295,8 @@ func (s *Server) cancelRequest(ctx context.Context, reply jsonrpc2.Replier, req 
 	return reply(ctx, nil, nil) // a notification: nothing is sent
 }
 
-// closeAll cancels running requests and closes documents.
+// closeAll cancels running requests, closes documents and, when it is
+// loaded and no request still runs, the model.
 func (s *Server) closeAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -305,5 +306,14 @@ func (s *Server) closeAll() {
 	for uri, d := range s.docs {
 		d.Close()
 		delete(s.docs, uri)
+	}
+	if m := s.model; m != nil && len(s.inflight) == 0 {
+		select {
+		case <-m.ready:
+			if m.engine != nil {
+				m.engine.Close()
+			}
+		default:
+		}
 	}
 }
