@@ -308,3 +308,42 @@ func TestCancel(t *testing.T) {
 		t.Errorf("status after a panic: %+v", m.Error)
 	}
 }
+
+func TestConfigurationReload(t *testing.T) {
+	var loads atomic.Int32
+	var lastModel atomic.Pointer[string]
+	fill := &fakeFiller{text: "x"}
+	h := start(t, Options{Load: func(ctx context.Context, cfg Config, progress func(uint32, string)) (*completion.Engine, error) {
+		loads.Add(1)
+		lastModel.Store(&cfg.Model)
+		if cfg.Model == "broken" {
+			return nil, errors.New("no such checkpoint")
+		}
+		return &completion.Engine{Filler: fill}, nil
+	}})
+	h.initialize(`{}`)
+	h.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"unmask": map[string]any{"maxTokens": 9}}})
+	h.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"unmask": map[string]any{"model": "broken"}}})
+	if _, err := h.c.WaitNote(h.ctx, "window/logMessage", "no such checkpoint"); err != nil {
+		t.Fatal(err)
+	}
+	h.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"maxTokens": -1}})
+	if _, err := h.c.WaitNote(h.ctx, "window/logMessage", "maxTokens"); err != nil {
+		t.Fatal(err)
+	}
+	m := h.call("unmask/status", nil)
+	if !strings.Contains(string(m.Result), `"model":"failed: no such checkpoint"`) {
+		t.Errorf("status after a failed load = %s", m.Result)
+	}
+	// A setting that is not the model's does not reload it: two loads.
+	if n := loads.Load(); n != 2 || *lastModel.Load() != "broken" {
+		t.Errorf("%d loads, last of %q; want 2, of \"broken\"", n, *lastModel.Load())
+	}
+	// With no model, completions are empty answers, not errors.
+	h.open("file:///e.go", "go", "package e\n")
+	m = h.call("textDocument/inlineCompletion", map[string]any{"textDocument": map[string]any{"uri": "file:///e.go"},
+		"position": map[string]any{"line": 0, "character": 9}, "context": map[string]any{"triggerKind": 1}})
+	if m.Error != nil || string(m.Result) != `{"items":[]}` {
+		t.Errorf("completion without a model = %s, %+v, want an empty list", m.Result, m.Error)
+	}
+}
