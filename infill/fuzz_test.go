@@ -54,6 +54,7 @@ func FuzzInfill(f *testing.F) {
 		if seed%3 == 0 {
 			s.Temperature, s.TopP = 0.7, 0.9
 		}
+		s.FreeEnd = seed%7 == 0
 		info := ourInfo(8)
 		if seed%4 == 1 {
 			info = dreamInfo(8)
