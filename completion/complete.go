@@ -112,6 +112,9 @@ type Result struct {
 	Elapsed time.Duration
 }
 
+// singleLineTokens bounds a mid-line completion, which keeps one line.
+const singleLineTokens = 32
+
 // ErrNoFiller reports an engine without a model.
 var ErrNoFiller = errors.New("completion: no model loaded")
 
@@ -151,11 +154,17 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 		case <-t.C:
 		}
 	}
+	maxTokens := req.Settings.MaxTokens
+	if !snap.w.Multiline() {
+		// One line is kept: the tokens past it would be decoded for
+		// nothing, and each can cost a forward pass.
+		maxTokens = min(maxTokens, singleLineTokens)
+	}
 	fill, err := e.Filler.Fill(ctx, FillRequest{
 		Document:  req.Doc.URI,
 		Prefix:    snap.w.Prefix,
 		Suffix:    snap.w.Suffix,
-		MaxTokens: req.Settings.MaxTokens,
+		MaxTokens: maxTokens,
 		Settings:  req.Settings,
 	})
 	res.Fill = fill
