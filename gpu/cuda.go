@@ -95,6 +95,7 @@ type cudaExec struct {
 	xbN                  int64   // elements copied
 
 	allocs map[uintptr]struct{} // everything MemAlloc'd, freed at shutdown
+	lost   error                // set (on the device thread) by a sticky error
 	args   [16]uint64           // kernel parameters, one 8-byte slot each
 	argp   [16]unsafe.Pointer
 }
@@ -185,8 +186,38 @@ func (e *cudaExec) init() error {
 
 func (e *cudaExec) do(fn func() error) error {
 	done := make(chan error, 1)
-	e.work <- func() { done <- fn() }
+	e.work <- func() {
+		if e.lost != nil {
+			done <- e.lost
+			return
+		}
+		err := fn()
+		if sticky(err) {
+			e.lost = fmt.Errorf("%w: %w", ErrDeviceLost, err)
+			err = e.lost
+		}
+		done <- err
+	}
 	return <-done
+}
+
+// ErrDeviceLost reports a sticky CUDA error: the context is unusable and
+// every later call fails, so the engine process should exit and be started
+// again (its language servers restart it).
+var ErrDeviceLost = errors.New("gpu: device lost")
+
+// sticky reports the CUDA errors that corrupt the context for good.
+func sticky(err error) bool {
+	if err == nil {
+		return false
+	}
+	for _, s := range []error{cu.IllegalAddress, cu.LaunchFailed, cu.HardwareStackError, cu.IllegalInstruction,
+		cu.MisalignedAddress, cu.InvalidAddressSpace, cu.EccUncorrectable, cu.Assert, cu.LaunchTimeout} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // shutdown frees everything and releases the context. It must not be called

@@ -78,6 +78,32 @@ func runEngine(args []string, stdout, stderr io.Writer) error {
 	if tok != nil {
 		srv.SetInfill(infillFunc(infill.New(b, tok)))
 	}
+	// After a sticky device fault, exit: the language servers see the
+	// engine die, serve from their CPU engines and start a fresh one.
+	srv.SetFatal(engineFatal)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-srv.Fatal():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err = serveEngine(ctx, srv, f, stdout)
+	select {
+	case <-srv.Fatal():
+		return errDeviceLost
+	default:
+		return err
+	}
+}
+
+// errDeviceLost is the engine's exit reason after a sticky device fault.
+var errDeviceLost = errors.New("the device failed for good; exiting so that the engine is started afresh")
+
+// serveEngine serves until the client (stdio) or ctx ends.
+func serveEngine(ctx context.Context, srv *rpc.Server, f engineFlags, stdout io.Writer) error {
 	if f.listen == "stdio" {
 		return srv.ServeConn(ctx, stdio{out: stdout})
 	}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 
 	"github.com/unmask/unmask/engine"
@@ -28,3 +29,6 @@ func openCUDA(f engineFlags) (engine.Backend, *tokenizer.Tokenizer, error) {
 	}
 	return b, tok, nil
 }
+
+// engineFatal reports the errors after which the GPU cannot serve again.
+func engineFatal(err error) bool { return errors.Is(err, gpu.ErrDeviceLost) }

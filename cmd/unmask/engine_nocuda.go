@@ -12,3 +12,6 @@ import (
 func openCUDA(engineFlags) (engine.Backend, *tokenizer.Tokenizer, error) {
 	return nil, nil, errNoCUDA
 }
+
+// engineFatal: the CPU engine has no unrecoverable errors.
+func engineFatal(error) bool { return false }

@@ -642,3 +642,35 @@ func TestFallbackEngineFault(t *testing.T) {
 		t.Errorf("%d engine sessions left open after the failover", n)
 	}
 }
+
+func TestServerFatal(t *testing.T) {
+	b := newFake(1)
+	b.faulty = true
+	path := filepath.Join(t.TempDir(), "e.sock")
+	ln, err := ListenUnix(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(b, nil)
+	srv.SetFatal(func(err error) bool { return strings.Contains(err.Error(), "device fault") })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.ServeListener(ctx, ln)
+	c := dial(t, "unix:"+path)
+	s, _ := c.NewSession(engine.SessionOptions{})
+	// A request error is not fatal.
+	s.Denoise(ctx, []int32{1000}, 0, engine.NewPredictions(1, 8))
+	select {
+	case <-srv.Fatal():
+		t.Fatal("Fatal closed after a request error")
+	default:
+	}
+	if err := s.Denoise(ctx, []int32{faultToken}, 0, engine.NewPredictions(1, 8)); err == nil {
+		t.Fatal("Denoise with a device fault succeeded")
+	}
+	select {
+	case <-srv.Fatal():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Fatal not closed after a fatal error")
+	}
+}

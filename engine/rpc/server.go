@@ -27,6 +27,10 @@ type Server struct {
 	log    *slog.Logger
 	infill InfillFunc // nil: no whole infill requests
 
+	fatal     func(error) bool // reports errors after which the backend is unusable
+	fatalOnce sync.Once
+	dead      chan struct{} // closed on the first fatal error
+
 	nextID atomic.Uint64 // session ids are unique across connections
 }
 
@@ -35,7 +39,26 @@ func NewServer(b engine.Backend, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{b: b, log: log}
+	return &Server{b: b, log: log, dead: make(chan struct{})}
+}
+
+// SetFatal names the backend errors after which it cannot serve again (a
+// CUDA context after a sticky fault): the server then reports them on
+// Fatal, so the engine process can exit and be restarted fresh by its
+// language servers, instead of failing every request.
+func (s *Server) SetFatal(fatal func(error) bool) { s.fatal = fatal }
+
+// Fatal is closed when a call failed with an error SetFatal's function
+// reported.
+func (s *Server) Fatal() <-chan struct{} { return s.dead }
+
+func (s *Server) checkFatal(method string, err error) {
+	if err != nil && s.fatal != nil && s.fatal(err) {
+		s.fatalOnce.Do(func() {
+			s.log.Error("engine backend failed for good", "method", method, "err", err)
+			close(s.dead)
+		})
+	}
 }
 
 // Serve serves b on one connection until the peer closes it or ctx ends.
@@ -145,6 +168,7 @@ func (cs *connState) handle(ctx context.Context, reply jsonrpc2.Replier, req jso
 	go func() {
 		defer cs.wg.Done()
 		result, err := cs.safeDispatch(cctx, call)
+		cs.srv.checkFatal(call.Method(), err)
 		if err != nil && cctx.Err() != nil {
 			err = fmt.Errorf("%w: %v", errCancelledCtx, err)
 		}
