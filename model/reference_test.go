@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -419,5 +420,17 @@ func TestDroppedSessionStopsWorkers(t *testing.T) {
 	}
 	if n := runtime.NumGoroutine(); n > before {
 		t.Errorf("%d goroutines after dropping 5 sessions, %d before", n, before)
+	}
+}
+
+func TestSessionTooLarge(t *testing.T) {
+	cfg := tinyConfig(engine.Bidirectional)
+	cfg.Layers, cfg.MaxPosition = 16, 1<<22 // 16 layers x 4M positions x 2 x 16 floats = 8 GiB of keys and values alone
+	m, err := NewRandom(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.NewSession(engine.SessionOptions{}); err == nil || !strings.Contains(err.Error(), "shorter context") {
+		t.Errorf("NewSession at 4M positions = %v, want a refusal", err)
 	}
 }

@@ -13,6 +13,9 @@ import (
 // MLP buffers stay small however long the context.
 const chunkRows = 64
 
+// maxSessionBytes bounds one session's buffers.
+const maxSessionBytes = 8 << 30
+
 // A session is one document context on a Model: its KV cache and every
 // buffer a step needs, allocated by NewSession, so that Prefill and Denoise
 // allocate nothing.
@@ -94,6 +97,14 @@ func (m *Model) NewSession(opts engine.SessionOptions) (engine.Session, error) {
 	s.chunk = min(s.chunk, s.rowCap)
 	threads := max(m.threads, 1)
 	half := c.HeadDim / 2
+	// A make() too large for memory kills the process instead of failing:
+	// refuse sessions whose buffers would pass maxSessionBytes (a public
+	// checkpoint's MaxContext, say 131072 positions, at the default).
+	est := 4 * (int64(c.Layers)*int64(total)*int64(s.kvd)*2 + int64(s.rowCap)*int64(c.Hidden+s.qd) +
+		int64(threads)*int64(s.chunk)*int64(total) + int64(s.maxBlk)*int64(c.Vocab) + int64(s.chunk)*int64(2*c.Intermediate))
+	if est > maxSessionBytes {
+		return nil, fmt.Errorf("model: NewSession: MaxContext %d needs %d MiB of buffers (limit %d MiB); ask for a shorter context", s.maxCtx, est>>20, maxSessionBytes>>20)
+	}
 
 	s.tokens = make([]int32, 0, s.maxCtx)
 	s.seq = make([]int32, s.rowCap)
