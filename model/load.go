@@ -429,6 +429,12 @@ func NewRandom(cfg Config, seed uint64) (*Model, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	c0 := &cfg
+	params := int64(c0.Vocab)*int64(c0.Hidden)*2 + int64(c0.Layers)*(int64(c0.Hidden)*int64(c0.Heads+c0.KVHeads)*int64(c0.HeadDim)*2+
+		3*int64(c0.Hidden)*int64(c0.Intermediate))
+	if params > 1<<33 {
+		return nil, fmt.Errorf("model: NewRandom: %d parameters (32 GiB of float32) is more than a benchmark needs", params)
+	}
 	r := rng{s: seed*0x9E3779B97F4A7C15 + 1}
 	fill := func(n int, scale float32) []float32 {
 		v := make([]float32, n)
