@@ -83,3 +83,32 @@ func itoa(n int) string {
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
 }
+
+// TestParseFailure: a parse that hits the operation limit drops the tree
+// and the parser (go-tree-sitter's parser can stay broken after one), the
+// window falls back to lines, and the next parse starts fresh and works.
+func TestParseFailure(t *testing.T) {
+	var b []byte
+	for i := range 3000 {
+		b = append(b, []byte("func f"+itoa(i)+"() { x := []int{1, 2, 3}; _ = x }\n")...)
+	}
+	text := "package main\n\n" + string(b)
+	d := NewDocument("file:///f.go", "go", 1, text)
+	defer d.Close()
+	saved := parseLimit
+	parseLimit = 1 // microseconds: no real parse finishes
+	d.mu.Lock()
+	w := d.windowLocked(len(text)/2, 3000)
+	failed := d.syn.parser == nil && d.syn.tree == nil
+	d.mu.Unlock()
+	parseLimit = saved
+	if w.Syntax || !failed {
+		t.Fatalf("parse past its limit: window syntax %v, parser and tree dropped %v; want a line window and both dropped", w.Syntax, failed)
+	}
+	d.mu.Lock()
+	w = d.windowLocked(len(text)/2, 3000)
+	d.mu.Unlock()
+	if !w.Syntax || w.Function != "function_declaration" {
+		t.Errorf("parse after a failure: window syntax %v, function %q; want a syntax window in a function", w.Syntax, w.Function)
+	}
+}

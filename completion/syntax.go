@@ -62,7 +62,7 @@ const MaxParseBytes = 4 << 20
 // through a context: in go-tree-sitter a cancelled parse can leave the
 // parser failing every later parse (see notes/go-dependencies.md), so the
 // limit is the only way out of a slow parse.
-const parseLimit = 2_000_000
+var parseLimit = 2_000_000 // a variable for tests
 
 // A syntax holds one document's parser and tree. It is not safe for
 // concurrent use: the document's mutex guards it, since go-tree-sitter
