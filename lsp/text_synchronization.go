@@ -93,29 +93,6 @@ func (s *Server) didSave(ctx context.Context, reply jsonrpc2.Replier, req jsonrp
 	return reply(ctx, nil, nil)
 }
 
-func (s *Server) didChangeConfiguration(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request) error {
-	var p struct {
-		Settings any `json:"settings"`
-	}
-	if err := decode(req, &p); err != nil {
-		s.logMessage(protocol.MessageTypeError, "%v", err)
-		return reply(ctx, nil, nil)
-	}
-	s.mu.Lock()
-	old := s.cfg
-	next, err := old.merge(p.Settings)
-	s.cfg = next
-	s.mu.Unlock()
-	if err != nil {
-		s.logMessage(protocol.MessageTypeError, "configuration ignored: %v", err)
-		return reply(ctx, nil, nil)
-	}
-	if old.modelChanged(next) {
-		s.loadModel(next)
-	}
-	return reply(ctx, nil, nil)
-}
-
 // position converts a protocol position; the encoding is the one
 // negotiated at initialize.
 func position(p protocol.Position) completion.Position {
