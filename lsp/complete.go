@@ -3,6 +3,7 @@ package lsp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/unmask/unmask/completion"
@@ -14,7 +15,56 @@ import (
 // returns an empty result (not an error) when there is no completion: the
 // language is off, the model isn't loaded, or the model wrote nothing
 // usable. A position outside the document is InvalidParams.
-func (s *Server) complete(ctx context.Context, uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo) (completion.Result, error) {
+func (s *Server) complete(ctx context.Context, key string, uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo) (completion.Result, error) {
+	// Identical requests share one computation. A follower whose leader
+	// was cancelled computes on its own.
+	for {
+		s.mu.Lock()
+		f := s.flights[key]
+		if f == nil {
+			f = &flight{done: make(chan struct{})}
+			s.flights[key] = f
+			s.mu.Unlock()
+			f.res, f.err = s.completeOnce(ctx, uri, pos, sel)
+			s.mu.Lock()
+			delete(s.flights, key)
+			s.mu.Unlock()
+			close(f.done)
+			return f.res, f.err
+		}
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return completion.Result{}, ctx.Err()
+		case <-f.done:
+		}
+		if f.err == nil || !(errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) {
+			return f.res, f.err
+		}
+	}
+}
+
+// A flight is a running completion that identical requests wait for.
+type flight struct {
+	done chan struct{}
+	res  completion.Result
+	err  error
+}
+
+// requestKey names what a completion request asks: the document at its
+// version, the position and the selected item.
+func (s *Server) requestKey(uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo) string {
+	s.mu.Lock()
+	v := s.versions[uri]
+	s.mu.Unlock()
+	key := fmt.Sprintf("%s\x00%d\x00%d:%d", uri, v, pos.Line, pos.Character)
+	if sel != nil {
+		key += fmt.Sprintf("\x00%d:%d-%d:%d\x00%s", sel.Range.Start.Line, sel.Range.Start.Character, sel.Range.End.Line, sel.Range.End.Character, sel.Text)
+	}
+	return key
+}
+
+func (s *Server) completeOnce(ctx context.Context, uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo) (completion.Result, error) {
 	s.mu.Lock()
 	d := s.docs[uri]
 	cfg, enc, model := s.cfg, s.enc, s.model

@@ -69,7 +69,9 @@ type Server struct {
 	cfg              Config
 	docs             map[protocol.DocumentURI]*completion.Document
 	inflight         map[jsonrpc2.ID]context.CancelFunc
-	latest           map[protocol.DocumentURI]jsonrpc2.ID // newest completion request per document
+	latest           map[protocol.DocumentURI]latestRequest // newest completion request per document
+	versions         map[protocol.DocumentURI]int32         // as the client last sent them
+	flights          map[string]*flight                     // running completions by requestKey
 	model            *modelState
 
 	stats stats
@@ -99,7 +101,9 @@ func Serve(ctx context.Context, r io.Reader, w io.WriteCloser, opts Options) err
 		cfg:      opts.Config,
 		docs:     map[protocol.DocumentURI]*completion.Document{},
 		inflight: map[jsonrpc2.ID]context.CancelFunc{},
-		latest:   map[protocol.DocumentURI]jsonrpc2.ID{},
+		latest:   map[protocol.DocumentURI]latestRequest{},
+		versions: map[protocol.DocumentURI]int32{},
+		flights:  map[string]*flight{},
 	}
 	s.stats.init()
 	ctx, cancel := context.WithCancel(ctx)
@@ -229,10 +233,18 @@ func decode(req jsonrpc2.Request, v any) error {
 	return nil
 }
 
+// A latestRequest is a document's newest completion request.
+type latestRequest struct {
+	id  jsonrpc2.ID
+	key string // requestKey
+}
+
 // async runs fn in its own goroutine with its own cancel function and
 // answers its result. doc, when set, makes this the document's newest
-// completion and cancels the previous one.
-func (s *Server) async(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request, doc protocol.DocumentURI, fn func(ctx context.Context) (any, error)) error {
+// completion and cancels the previous one, unless that one asks the same
+// (key: a client asking for completion items and ghost text at once), in
+// which case both share one computation (see complete).
+func (s *Server) async(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2.Request, doc protocol.DocumentURI, key string, fn func(ctx context.Context) (any, error)) error {
 	call, ok := req.(*jsonrpc2.Call)
 	if !ok {
 		return nil // a notification to a request method: nothing to answer
@@ -245,12 +257,12 @@ func (s *Server) async(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2
 	}
 	s.inflight[id] = cancel
 	if doc != "" {
-		if prev, ok := s.latest[doc]; ok && prev != id {
-			if c := s.inflight[prev]; c != nil {
+		if prev, ok := s.latest[doc]; ok && prev.id != id && prev.key != key {
+			if c := s.inflight[prev.id]; c != nil {
 				c()
 			}
 		}
-		s.latest[doc] = id
+		s.latest[doc] = latestRequest{id, key}
 	}
 	s.mu.Unlock()
 	go func() {
@@ -262,7 +274,7 @@ func (s *Server) async(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc2
 			}
 			s.mu.Lock()
 			delete(s.inflight, id)
-			if doc != "" && s.latest[doc] == id {
+			if doc != "" && s.latest[doc].id == id {
 				delete(s.latest, doc)
 			}
 			s.mu.Unlock()

@@ -31,6 +31,8 @@ func (f *fakeFiller) Fill(ctx context.Context, req completion.FillRequest) (comp
 		return completion.FillResult{}, ctx.Err()
 	case strings.HasSuffix(req.Prefix, "PANIC"):
 		panic("fake filler panics")
+	case strings.HasSuffix(req.Prefix, "WAIT"):
+		time.Sleep(100 * time.Millisecond)
 	}
 	return completion.FillResult{Text: f.text, Forwards: 2, Tokens: 5, Stop: "eos"}, nil
 }
@@ -297,6 +299,28 @@ func TestCancel(t *testing.T) {
 	if m := <-newer; m.Error != nil {
 		t.Errorf("newer request: %+v", m.Error)
 	}
+
+	// Completion items and ghost text asked at once for the same place
+	// share one computation; neither cancels the other.
+	calls := h.fill.calls.Load()
+	h.c.Notify("textDocument/didChange", map[string]any{
+		"textDocument":   map[string]any{"uri": uri, "version": 2},
+		"contentChanges": []any{map[string]any{"text": "package main\n\nWAIT\n"}}})
+	a, _ := h.c.Send(3001, "textDocument/inlineCompletion", map[string]any{"textDocument": map[string]any{"uri": uri},
+		"position": map[string]any{"line": 2, "character": 4}, "context": map[string]any{"triggerKind": 2}})
+	b, _ := h.c.Send(3002, "textDocument/completion", pos(uri, 2, 4))
+	if m := <-a; m.Error != nil || !strings.Contains(string(m.Result), "insertText") {
+		t.Errorf("inline completion beside an identical request: %s %+v", m.Result, m.Error)
+	}
+	if m := <-b; m.Error != nil || !strings.Contains(string(m.Result), "textEdit") {
+		t.Errorf("completion beside an identical request: %s %+v", m.Result, m.Error)
+	}
+	if n := h.fill.calls.Load() - calls; n != 1 {
+		t.Errorf("identical requests ran the model %d times, want 1", n)
+	}
+	h.c.Notify("textDocument/didChange", map[string]any{
+		"textDocument":   map[string]any{"uri": uri, "version": 3},
+		"contentChanges": []any{map[string]any{"text": "package main\n\nSLOW\n\nPANIC\n"}}})
 
 	// A panic is answered and the server keeps serving.
 	m := h.call("textDocument/inlineCompletion", map[string]any{"textDocument": map[string]any{"uri": uri},

@@ -24,6 +24,7 @@ func (s *Server) didOpen(ctx context.Context, reply jsonrpc2.Replier, req jsonrp
 		old.Close()
 	}
 	s.docs[p.TextDocument.URI] = d
+	s.versions[p.TextDocument.URI] = p.TextDocument.Version
 	s.mu.Unlock()
 	return reply(ctx, nil, nil)
 }
@@ -37,6 +38,9 @@ func (s *Server) didChange(ctx context.Context, reply jsonrpc2.Replier, req json
 	s.mu.Lock()
 	d := s.docs[p.TextDocument.URI]
 	enc := s.enc
+	if d != nil {
+		s.versions[p.TextDocument.URI] = p.TextDocument.Version
+	}
 	s.mu.Unlock()
 	if d == nil {
 		s.logMessage(protocol.MessageTypeWarning, "didChange for %s, which is not open", p.TextDocument.URI)
@@ -65,8 +69,9 @@ func (s *Server) didClose(ctx context.Context, reply jsonrpc2.Replier, req jsonr
 	s.mu.Lock()
 	d := s.docs[p.TextDocument.URI]
 	delete(s.docs, p.TextDocument.URI)
-	if id, ok := s.latest[p.TextDocument.URI]; ok {
-		if c := s.inflight[id]; c != nil {
+	delete(s.versions, p.TextDocument.URI)
+	if l, ok := s.latest[p.TextDocument.URI]; ok {
+		if c := s.inflight[l.id]; c != nil {
 			c()
 		}
 	}
