@@ -66,7 +66,7 @@ func BenchmarkContext(b *testing.B) {
 			if err := d.Apply(v, []Change{ch}, UTF16); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := d.snapshot(p, UTF16, nil, DefaultSettings().ContextTokens, nil); err != nil {
+			if _, err := d.snapshot(p, UTF16, nil, DefaultSettings().ContextTokens, nil, true); err != nil {
 				b.Fatal(err)
 			}
 			samples = append(samples, time.Since(start))

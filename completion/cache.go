@@ -2,9 +2,10 @@ package completion
 
 // The wiring of package cache into a completion, in one file:
 //
-//   - Engine.Complete asks Spans first (typing through a shown or cached
-//     completion costs no forward pass) and puts every finished, shown
-//     completion back;
+//   - Engine.Complete asks Spans first, keyed by the raw text around the
+//     cursor before any window is cut (typing through a shown or cached
+//     completion costs no forward pass and no tree-sitter work), and puts
+//     every finished, shown completion back under the same key;
 //   - InfillFiller checks the document's engine session out of Sessions (its
 //     KV cache survives typing), warm-starts from a Draft the last cancelled
 //     or out-of-time request left, and leaves its own draft when it is
@@ -101,7 +102,7 @@ func (c *Cache) put(doc string, w Window, text string, fill FillResult) {
 // speculate schedules the completion that follows text once the user
 // accepts it (llama.vim's speculative next completion): its result lands in
 // the span cache, where the request after the accept finds it.
-func (e *Engine) speculate(doc string, w Window, text string, s Settings) {
+func (e *Engine) speculate(doc string, w, raw Window, text string, s Settings) {
 	if e.Cache == nil {
 		return
 	}
@@ -111,14 +112,16 @@ func (e *Engine) speculate(doc string, w Window, text string, s Settings) {
 	}
 	next := Window{Prefix: w.Prefix + text, Suffix: w.Suffix, LinePrefix: line,
 		LineSuffix: w.LineSuffix, Syntax: w.Syntax, Function: w.Function}
-	e.Cache.c.Speculator.Schedule(cache.SpecKey(doc, next.Prefix, next.Suffix), func(ctx context.Context) {
+	// The cache's key: the raw context after the accept.
+	nextRaw := Window{Prefix: raw.Prefix + text, Suffix: raw.Suffix}
+	e.Cache.c.Speculator.Schedule(cache.SpecKey(doc, nextRaw.Prefix, nextRaw.Suffix), func(ctx context.Context) {
 		fill, err := e.Filler.Fill(ctx, FillRequest{Document: doc, Prefix: next.Prefix, Suffix: next.Suffix,
 			MaxTokens: s.MaxTokens, Settings: s})
 		if err != nil || ctx.Err() != nil {
 			return
 		}
 		if t := Postprocess(next, fill.Text); t != "" {
-			e.Cache.put(doc, next, t, fill)
+			e.Cache.put(doc, nextRaw, t, fill)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -128,23 +129,32 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 	if l, ok := e.Filler.(ContextLimiter); ok {
 		budget = max(min(budget, l.ContextLimit(req.Settings.MaxTokens)), 1)
 	}
-	snap, err := req.Doc.snapshot(req.Position, req.Encoding, req.Selected, budget, count)
+	// First the cache, on the raw context: a hit needs no window cut.
+	snap, err := req.Doc.snapshot(req.Position, req.Encoding, req.Selected, budget, count, e.Cache == nil)
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Range: snap.rng, Version: snap.version, Window: snap.w}
+	res := Result{Range: snap.rng, Version: snap.version}
 	if e.Filler == nil {
 		return res, ErrNoFiller
 	}
-	end := e.Cache.begin(ctx, req.Doc.URI, snap.w)
-	defer end()
-	if rest, ok := e.Cache.lookup(req.Doc.URI, snap.w); ok {
-		// Typed through a completion: its rest, no forward pass.
-		res.Fill = FillResult{Text: rest, Cached: true}
-		res.Text = snap.selected + rest
-		res.Elapsed = time.Since(start)
-		return res, nil
+	if e.Cache != nil {
+		end := e.Cache.begin(ctx, req.Doc.URI, snap.raw)
+		defer end()
+		if rest, ok := e.Cache.lookup(req.Doc.URI, snap.raw); ok {
+			// Typed through a completion: its rest, no forward pass.
+			res.Fill = FillResult{Text: rest, Cached: true}
+			res.Text = snap.selected + rest
+			res.Window = snap.raw
+			res.Elapsed = time.Since(start)
+			return res, nil
+		}
+		if snap, err = req.Doc.snapshot(req.Position, req.Encoding, req.Selected, budget, count, true); err != nil {
+			return Result{}, err
+		}
+		res.Range, res.Version = snap.rng, snap.version
 	}
+	res.Window = snap.w
 	if req.Settings.Debounce > 0 {
 		t := time.NewTimer(req.Settings.Debounce)
 		select {
@@ -173,9 +183,9 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 	}
 	if text := Postprocess(snap.w, fill.Text); text != "" {
 		res.Text = snap.selected + text
-		e.Cache.put(req.Doc.URI, snap.w, text, fill)
+		e.Cache.put(req.Doc.URI, snap.raw, text, fill)
 		if req.Settings.Speculate && snap.selected == "" {
-			e.speculate(req.Doc.URI, snap.w, text, req.Settings)
+			e.speculate(req.Doc.URI, snap.w, snap.raw, text, req.Settings)
 		}
 	}
 	res.Elapsed = time.Since(start)
@@ -188,11 +198,35 @@ type snapshot struct {
 	rng      Range
 	version  int32
 	selected string // the selected item's text, which the answer extends
+	// raw is the document's text around the cursor, uncut by syntax: the
+	// context the span cache is keyed by, so that a lookup needs no window
+	// cut (README, Benchmarks/Caches: it brings a typed-through answer's
+	// p99 from milliseconds to microseconds).
+	raw Window
 }
 
-// snapshot cuts the window at a position. With a selected item, the window
-// is cut as if the item's text replaced its range.
-func (d *Document) snapshot(pos Position, enc Encoding, sel *Selected, budget int, count TokenCounter) (snapshot, error) {
+// The raw context's extent: more than the span cache keys by (2,048 bytes
+// before the cursor plus its 128-byte scan back, 512 after).
+const (
+	rawPrefixBytes = 8192
+	rawSuffixBytes = 2048
+)
+
+func rawContext(text string, off int) Window {
+	w := Window{Prefix: text[max(off-rawPrefixBytes, 0):off], Suffix: text[off:min(off+rawSuffixBytes, len(text))]}
+	ls := strings.LastIndexAny(w.Prefix, "\r\n") + 1
+	le := strings.IndexAny(w.Suffix, "\r\n")
+	if le < 0 {
+		le = len(w.Suffix)
+	}
+	w.LinePrefix, w.LineSuffix = w.Prefix[ls:], w.Suffix[:le]
+	return w
+}
+
+// snapshot maps a position and takes the raw context there and, when cut
+// is set, cuts the model's window. With a selected item, both are taken as
+// if the item's text replaced its range.
+func (d *Document) snapshot(pos Position, enc Encoding, sel *Selected, budget int, count TokenCounter, cut bool) (snapshot, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	m := d.mapperLocked()
@@ -215,13 +249,19 @@ func (d *Document) snapshot(pos Position, enc Encoding, sel *Selected, budget in
 		// Cut the window on the text with the selected item applied. The
 		// tree is not edited: a throw-away document without syntax serves.
 		text := d.text[:a] + sel.Text + d.text[b:]
-		tmp := &Document{URI: d.URI, LanguageID: d.LanguageID, text: text}
-		s.w = tmp.windowLocked(a+len(sel.Text), d.limitLocked(off, budget, count))
+		s.raw = rawContext(text, a+len(sel.Text))
+		if cut {
+			tmp := &Document{URI: d.URI, LanguageID: d.LanguageID, text: text}
+			s.w = tmp.windowLocked(a+len(sel.Text), d.limitLocked(off, budget, count))
+		}
 		pa, _ := m.Position(a, enc)
 		pb, _ := m.Position(b, enc)
 		s.rng, s.selected = Range{Start: pa, End: pb}, sel.Text
 		return s, nil
 	}
-	s.w = d.windowLocked(off, d.limitLocked(off, budget, count))
+	s.raw = rawContext(d.text, off)
+	if cut {
+		s.w = d.windowLocked(off, d.limitLocked(off, budget, count))
+	}
 	return s, nil
 }
