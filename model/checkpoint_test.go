@@ -509,3 +509,24 @@ func TestOpenDefault(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseConfig: any config.json gives a Config or an error, never a
+// panic, and an accepted Config passes validate.
+func FuzzParseConfig(f *testing.F) {
+	for _, fc := range familyCases {
+		f.Add([]byte(fmt.Sprintf(fc.config, 48, 97)))
+	}
+	f.Add([]byte(`{"model_type":"llama","rope_scaling":{"rope_type":"llama3","factor":0}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseConfig(b)
+		if err != nil {
+			return
+		}
+		if err := c.validate(); err != nil {
+			t.Fatalf("ParseConfig accepted a config validate rejects: %v", err)
+		}
+		if c.Heads%c.KVHeads != 0 || c.HeadDim <= 0 {
+			t.Fatalf("accepted heads %d / kv %d / head_dim %d", c.Heads, c.KVHeads, c.HeadDim)
+		}
+	})
+}
