@@ -6,7 +6,7 @@
 #     capacitor-android/  Java + JavaScript (npm @capacitor/android)
 #     hf-tokenizers/      JavaScript + TypeScript (npm @huggingface/tokenizers,
 #                         also the npm reference the benchmark script times)
-#     six/                Python (PyPI six wheel)
+#     six/, packaging/    Python (PyPI six and packaging wheels)
 #     smallvec/           Rust (Debian librust-smallvec-dev)
 # Go and C inputs come from the Go module cache (pinned by go.sum).
 set -euo pipefail
@@ -47,6 +47,13 @@ if [ ! -e "$corpus/six/.done" ]; then
 	python3 -m pip download --quiet --no-deps --only-binary :all: -d "$tmp" six==1.16.0
 	python3 -m zipfile -e "$tmp"/six-1.16.0-py2.py3-none-any.whl "$corpus/six"
 	touch "$corpus/six/.done"
+fi
+
+if [ ! -e "$corpus/packaging/.done" ]; then
+	rm -rf "$corpus/packaging" && mkdir -p "$corpus/packaging"
+	python3 -m pip download --quiet --no-deps --only-binary :all: -d "$tmp" packaging==24.0
+	python3 -m zipfile -e "$tmp"/packaging-24.0-py3-none-any.whl "$corpus/packaging"
+	touch "$corpus/packaging/.done"
 fi
 
 if [ ! -e "$corpus/smallvec/.done" ]; then

@@ -43,6 +43,7 @@ INPUTS = [
     ("gomod", TREESITTER + "/*.h"),
     ("gomod", TREESITTER + "/*.go"),
     ("testdeps", "tokenizer-corpus/six/six.py"),
+    ("testdeps", "tokenizer-corpus/packaging/packaging/*.py"),
     ("testdeps", "tokenizer-corpus/smallvec/**/*.rs"),
     ("testdeps", "tokenizer-corpus/capacitor-android/package/**/*.java"),
     ("testdeps", "tokenizer-corpus/capacitor-android/package/**/*.js"),
