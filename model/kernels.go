@@ -366,3 +366,10 @@ func expStatsRef(x []float32, mx float32) (s, sd float32) {
 	}
 	return s, sd
 }
+
+// siluMulRef is the plain reference of siluMul.
+func siluMulRef(g, u []float32) {
+	for i, v := range g {
+		g[i] = silu(v) * u[i]
+	}
+}

@@ -124,3 +124,16 @@ func expStats(x []float32, mx float32) (s, sd float32) {
 	}
 	return s, sd
 }
+
+//go:noescape
+func siluMulAVX512(gate *float32, up *float32, n int)
+
+// siluMul sets g[i] = silu(g[i]) * u[i], SwiGLU's gate.
+func siluMul(g, u []float32) {
+	n := 0
+	if kern == kernAVX512 && len(g) >= 16 && len(u) >= len(g) {
+		n = len(g) &^ 15
+		siluMulAVX512(&g[0], &u[0], n)
+	}
+	siluMulRef(g[n:], u[n:])
+}

@@ -518,3 +518,28 @@ loopes:
 	MOVSS X11, sd+28(FP)
 	VZEROUPPER
 	RET
+
+// func siluMulAVX512(gate *float32, up *float32, n int)
+// g[i] = g[i] / (1 + exp(-g[i])) * u[i] for i < n (a positive multiple of 16).
+TEXT ·siluMulAVX512(SB), NOSPLIT, $0-24
+	MOVQ gate+0(FP), SI
+	MOVQ up+8(FP), DI
+	MOVQ n+16(FP), CX
+	EXPCONSTS
+	VXORPS Z31, Z31, Z31
+
+loopsilu:
+	VMOVUPS (SI), Z7
+	VSUBPS Z7, Z31, Z0
+	VMAXPS Z30, Z0, Z0
+	EXP16
+	VADDPS Z29, Z2, Z2
+	VDIVPS Z2, Z7, Z7
+	VMULPS (DI), Z7, Z7
+	VMOVUPS Z7, (SI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNZ loopsilu
+	VZEROUPPER
+	RET

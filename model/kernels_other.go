@@ -16,3 +16,6 @@ func expShift(x []float32, mx float32) float32 { return expShiftRef(x, mx) }
 
 // expStats returns sum exp(x[i]-mx) and sum exp(x[i]-mx)*(x[i]-mx).
 func expStats(x []float32, mx float32) (s, sd float32) { return expStatsRef(x, mx) }
+
+// siluMul sets g[i] = silu(g[i]) * u[i], SwiGLU's gate.
+func siluMul(g, u []float32) { siluMulRef(g, u) }

@@ -337,3 +337,22 @@ func TestExpKernels(t *testing.T) {
 		}
 	}
 }
+
+func TestSiluMul(t *testing.T) {
+	r := rng{s: 12}
+	for _, n := range []int{3, 16, 50, 4864} {
+		g, u := randSlice(&r, n), randSlice(&r, n)
+		for i := range g {
+			g[i] *= 40 // reach both tails of the sigmoid
+		}
+		want := append([]float32(nil), g...)
+		siluMulRef(want, u)
+		got := append([]float32(nil), g...)
+		siluMul(got, u)
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-6*math.Max(1, math.Abs(float64(want[i]))) {
+				t.Fatalf("siluMul(n=%d)[%d] = %g, want %g (g %g)", n, i, got[i], want[i], g[i])
+			}
+		}
+	}
+}

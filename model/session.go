@@ -339,10 +339,7 @@ func (s *session) forward(p0, T int, causal bool, outFrom, outN int) {
 			}
 			s.linear(s.gate, s.xn, &L.gate, n)
 			s.linear(s.up, s.xn, &L.up, n)
-			g, u := s.gate[:n*c.Intermediate], s.up[:n*c.Intermediate]
-			for i, v := range g {
-				g[i] = silu(v) * u[i]
-			}
+			siluMul(s.gate[:n*c.Intermediate], s.up[:n*c.Intermediate])
 			s.linear(s.tmp, s.gate, &L.down, n)
 			for i, v := range s.tmp[:n*H] {
 				xs[i] += v
