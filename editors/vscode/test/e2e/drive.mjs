@@ -41,7 +41,9 @@ async function ghost() {
     const inline = [...ed.querySelectorAll('.ghost-text-decoration')].map((e) => e.textContent).join('');
     const below = [...ed.querySelectorAll('.ghost-text .view-line')].map((e) => e.textContent.replace(/\u00a0/g, ' '));
     if (inline === '' && below.length === 0) return null;
-    return [inline.replace(/\u00a0/g, ' '), ...below].join('\n');
+    // VS Code draws control characters as their Unicode pictures (U+2400..).
+    const text = [inline.replace(/\u00a0/g, ' '), ...below].join('\n');
+    return text.replace(/[\u2400-\u241f]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x2400)).replace(/\u2421/g, '\x7f');
   });
 }
 
@@ -146,7 +148,9 @@ if (process.env.UNMASK_SCREEN_DIR) {
 
 // Accept with Tab and save.
 await page.keyboard.press('Tab');
-await page.waitForFunction((w) => [...document.querySelectorAll('.monaco-editor .view-line')].some((l) => l.textContent.replace(/\u00a0/g, ' ').includes('fmt.' + w)), wantFirst, { timeout: 5000 })
+await page.waitForFunction((w) => [...document.querySelectorAll('.monaco-editor .view-line')].some((l) => l.textContent
+  .replace(/\u00a0/g, ' ').replace(/[\u2400-\u241f]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x2400))
+  .includes('fmt.' + w)), wantFirst, { timeout: 5000 })
   .catch(async () => fail(`after Tab the editor shows:\n${await editorText()}`));
 await page.keyboard.press('Control+S');
 await page.waitForTimeout(1000);
