@@ -46,6 +46,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	maxTokens := fs.Int("max-tokens", def.MaxTokens, "longest middle in tokens")
 	threshold := fs.Float64("threshold", def.Threshold, "confidence threshold of the decoder")
 	limit := fs.Int("limit", 0, "score only the first N cases of each file (0 = all)")
+	details := fs.String("details", "", "write every case's completion and scores to this JSON-lines file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: unmask eval --cases FILE.jsonl [--cases ...] [--model DIR | --baseline empty|copyline] [--json]")
 		fmt.Fprintln(stderr, `A case is a JSON line {"id","language","kind","prefix","suffix","middle"}. Prints`)
@@ -121,6 +122,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *details != "" {
+		if err := writeDetails(*details, rs); err != nil {
+			return err
+		}
+	}
 	groups := map[string][]eval.Result{}
 	for _, r := range rs {
 		k := r.Case.Language
@@ -157,4 +163,22 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			s.ParseRate, s.TokensPerForward, s.P50ms, s.P95ms)
 	}
 	return nil
+}
+
+// writeDetails writes one JSON line per scored case.
+func writeDetails(path string, rs []eval.Result) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	for _, r := range rs {
+		if err := enc.Encode(map[string]any{"id": r.Case.ID, "got": r.Outcome.Text, "want": r.Case.Middle,
+			"exact": r.Exact, "edit_similarity": r.EditSim, "parses": r.Parses, "forwards": r.Outcome.Forwards,
+			"ms": float64(r.Outcome.Elapsed.Microseconds()) / 1000}); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
 }
