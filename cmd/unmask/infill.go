@@ -227,6 +227,7 @@ type sweepRow struct {
 	Setting   string  `json:"setting"`
 	Exact     int     `json:"exact"`
 	ExactPct  float64 `json:"exact_pct"`
+	Line      int     `json:"first_line_match"` // the answer's first line equals the middle's (what a single-line editor shows)
 	Tokens    int     `json:"tokens"`
 	Forwards  int     `json:"forwards"`
 	TPF       float64 `json:"tokens_per_forward"`
@@ -265,6 +266,9 @@ func runInfillSweep(ctx context.Context, dec *infill.Decoder, b engine.Backend, 
 			if res.Text == c.Middle {
 				r.Exact++
 			}
+			if firstLine(res.Text) == firstLine(c.Middle) {
+				r.Line++
+			}
 			if res.Text == ref {
 				r.SameAsRef++
 			}
@@ -291,11 +295,11 @@ func runInfillSweep(ctx context.Context, dec *infill.Decoder, b engine.Backend, 
 }
 
 func printSweep(w io.Writer, rows []sweepRow, n int) {
-	fmt.Fprintf(w, "| schedule | exact match (%d cases) | tokens/forward | forwards/case | denoise ms/case | same as reference | EOS stops |\n", n)
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintf(w, "| schedule | exact match (%d cases) | first-line match | tokens/forward | forwards/case | denoise ms/case | same as reference | EOS stops |\n", n)
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %.1f%% (%d) | %.2f | %.1f | %.0f | %d | %d |\n",
-			r.Setting, r.ExactPct, r.Exact, r.TPF, float64(r.Forwards)/float64(n), r.MsPerCase, r.SameAsRef, r.EOSStops)
+		fmt.Fprintf(w, "| %s | %.1f%% (%d) | %.1f%% (%d) | %.2f | %.1f | %.0f | %d | %d |\n",
+			r.Setting, r.ExactPct, r.Exact, 100*float64(r.Line)/float64(n), r.Line, r.TPF, float64(r.Forwards)/float64(n), r.MsPerCase, r.SameAsRef, r.EOSStops)
 	}
 }
 
@@ -420,4 +424,10 @@ func printWarm(w io.Writer, r warmRow) {
 	fmt.Fprintf(w, "\nwarm start after typing the answer's first token (%d cases, default schedule): "+
 		"%.2f forwards/case cold, %.2f warm (estimate saved %.2f); kept %d of %d draft tokens; same answer as cold in %d\n",
 		r.Cases, float64(r.ColdForwards)/n, float64(r.WarmForwards)/n, float64(r.WarmSaved)/n, r.WarmKept, r.DraftTokens, r.SameText)
+}
+
+// firstLine returns s up to its first newline.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
