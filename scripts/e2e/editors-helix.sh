@@ -29,7 +29,12 @@ bin="${UNMASK_BIN:-$deps/bin/unmask}"
 # UNMASK_MODEL: a checkpoint folder instead of the model embedded in the
 # binary; the editor passes it to the server through its settings.
 model="${UNMASK_MODEL:-}"
-complete=("$bin" complete ${model:+--model "$model"})
+# A short completion: the server's decode time budget (500 ms) must not cut
+# it off, in the editor or in `unmask complete`, or the two would differ. The
+# editor passes maxTokens through its settings, so the comparison also proves
+# that the settings reach the server.
+max_tokens=16
+complete=("$bin" complete --max-tokens $max_tokens ${model:+--model "$model"})
 
 work=$(mktemp -d)
 tm=(tmux -L "unmask-e2e-$$" -f /dev/null)
@@ -52,26 +57,20 @@ cp -r editors/testdata/gofile "$work/proj"
 # The shipped snippet, as a user installs it; `unmask` is found on PATH.
 mkdir -p "$work/config/helix" "$work/pathbin"
 cp editors/helix/languages.toml "$work/config/helix/languages.toml"
-if [ -n "$model" ]; then
-	# Server settings go in the server's `config` table (initializationOptions).
-	sed -i "s|^args = \\[\"serve\"\\]\$|&\nconfig = { model = \"$model\" }|" "$work/config/helix/languages.toml"
-	grep -q "^config = { model" "$work/config/helix/languages.toml" || fail "could not set the model in languages.toml"
-fi
+# Server settings go in the server's `config` table (initializationOptions).
+cfg="maxTokens = $max_tokens${model:+, model = \"$model\"}"
+sed -i "s|^args = \\[\"serve\"\\]\$|&\nconfig = { $cfg }|" "$work/config/helix/languages.toml"
+grep -q "^config = { maxTokens" "$work/config/helix/languages.toml" || fail "could not set the server's config in languages.toml"
 ln -s "$bin" "$work/pathbin/unmask"
 
-# What the menu must offer: the server's completion after typing "fmt." on
-# the line of the loop body (line 16, two tabs of indent).
-line=16
-awk -v n=$line 'NR == n { $0 = "\t\tfmt." } { print }' "$work/proj/main.go" >"$work/proj/request.go"
-if ! "${complete[@]}" "$work/proj/request.go:$line:7" >"$work/want.txt" 2>"$work/complete.err"; then
-	cat "$work/complete.err" >&2
-	fail "unmask complete request.go:$line:7 failed"
-fi
-rm "$work/proj/request.go"
+# What the menu must offer: the server's completion after typing a text at
+# the end of the loop body's line (editors/testdata/pick.sh picks a text the
+# model completes).
+read -r line col < <(editors/testdata/pick.sh "$work" "${complete[@]}") || fail "no text to type"
+typed=$(cat "$work/typed.txt")
 want=$(cat "$work/want.txt")
-[ -n "$want" ] || fail "unmask complete gives no completion after \"fmt.\" (nothing to look for in the menu)"
 label=$(head -1 "$work/want.txt")
-echo "editors-helix: unmask complete request.go:$line:7 = $(printf %q "$want")"
+echo "editors-helix: after typing $(printf %q "$typed"), unmask complete request.go:$line:$col = $(printf %q "$want")"
 
 "${tm[@]}" new-session -d -s hx -x 90 -y 24 \
 	"cd '$work/proj' && env PATH='$work/pathbin:$PATH' XDG_CONFIG_HOME='$work/config' TERM=xterm-256color '$hx' --log '$work/helix.log' main.go"
@@ -98,9 +97,10 @@ leave_menu() {
 
 screen_has "NOR" 20 || fail "Helix did not start"
 keys ":$line" Enter
-keys A f m t .
+keys A
 screen_has "INS" 5 || fail "no insert mode"
-screen_has "fmt." 5 || fail "typed text not on screen"
+keys -l "$typed"
+screen_has "$typed" 5 || fail "typed text not on screen"
 
 # The first request may wait for the model to load: ask until the menu shows
 # the item (the server's language server must also have initialized).
@@ -149,7 +149,7 @@ keys ":q!" Enter
 
 {
 	head -n $((line - 1)) editors/testdata/gofile/main.go
-	printf '\t\tfmt.'
+	printf '\t\t%s' "$typed"
 	cat "$work/want.txt"
 	printf '\n'
 	tail -n +$((line + 1)) editors/testdata/gofile/main.go

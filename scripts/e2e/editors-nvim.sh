@@ -32,7 +32,12 @@ bin="${UNMASK_BIN:-$deps/bin/unmask}"
 # UNMASK_MODEL: a checkpoint folder instead of the model embedded in the
 # binary; the editor passes it to the server through its settings.
 model="${UNMASK_MODEL:-}"
-complete=("$bin" complete ${model:+--model "$model"})
+# A short completion: the server's decode time budget (500 ms) must not cut
+# it off, in the editor or in `unmask complete`, or the two would differ. The
+# editor passes maxTokens through its settings, so the comparison also proves
+# that the settings reach the server.
+max_tokens=16
+complete=("$bin" complete --max-tokens $max_tokens ${model:+--model "$model"})
 
 work=$(mktemp -d)
 tm=(tmux -L "unmask-e2e-$$" -f /dev/null)
@@ -42,11 +47,15 @@ cleanup() {
 }
 trap cleanup EXIT
 cp -r editors/testdata/gofile "$work/proj"
+# A text the model completes, to type at the end of the loop body's line.
+editors/testdata/pick.sh "$work" "${complete[@]}" >/dev/null ||
+	{ echo "editors-nvim: FAIL: no text to type" >&2; exit 1; }
+typed=$(cat "$work/typed.txt")
 cat >"$work/init.lua" <<LUA
 vim.opt.runtimepath:prepend('$repo/editors/nvim')
 vim.opt.swapfile = false
 vim.lsp.set_log_level('info')
-require('unmask').setup({ cmd = { '$bin', 'serve' }, settings = { model = '$model' ~= '' and '$model' or nil } })
+require('unmask').setup({ cmd = { '$bin', 'serve' }, settings = { maxTokens = $max_tokens, model = '$model' ~= '' and '$model' or nil } })
 LUA
 export XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data"
 sock="$work/nvim.sock"
@@ -61,7 +70,7 @@ if [ -n "${UNMASK_SCREEN_DIR:-}" ]; then
 	export UNMASK_CAPTURE="${tm[*]} capture-pane -p -e -t nv > '$UNMASK_SCREEN_DIR/nvim.ansi'"
 fi
 
-if ! "$nvim" --clean -l editors/nvim/test/e2e.lua "$sock" "$work/proj/main.go" "$work"; then
+if ! "$nvim" --clean -l editors/nvim/test/e2e.lua "$sock" "$work/proj/main.go" "$work" "$typed"; then
 	echo "--- Neovim's LSP log (last 40 lines)" >&2
 	tail -40 "$work/state/nvim/lsp.log" >&2 || true
 	exit 1

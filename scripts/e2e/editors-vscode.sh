@@ -55,20 +55,19 @@ bin="${UNMASK_BIN:-$deps/bin/unmask}"
 # UNMASK_MODEL: a checkpoint folder instead of the model embedded in the
 # binary; the editor passes it to the server through its settings.
 model="${UNMASK_MODEL:-}"
-complete=("$bin" complete ${model:+--model "$model"})
+# A short completion: the server's decode time budget (500 ms) must not cut
+# it off, in the editor or in `unmask complete`, or the two would differ. The
+# editor passes maxTokens through its settings, so the comparison also proves
+# that the settings reach the server.
+max_tokens=16
+complete=("$bin" complete --max-tokens $max_tokens ${model:+--model "$model"})
 
 cp -r editors/testdata/gofile "$work/proj"
-line=16
-awk -v n=$line 'NR == n { $0 = "\t\tfmt." } { print }' "$work/proj/main.go" >"$work/proj/request.go"
-if ! "${complete[@]}" "$work/proj/request.go:$line:7" >"$work/want.txt" 2>"$work/complete.err"; then
-	cat "$work/complete.err" >&2
-	echo "editors-vscode: FAIL: unmask complete request.go:$line:7 failed" >&2
-	exit 1
-fi
-rm "$work/proj/request.go"
+read -r line col < <(editors/testdata/pick.sh "$work" "${complete[@]}") ||
+	{ echo "editors-vscode: FAIL: no text to type" >&2; exit 1; }
+typed=$(cat "$work/typed.txt")
 want=$(cat "$work/want.txt")
-[ -n "$want" ] || { echo "editors-vscode: FAIL: unmask complete gives no completion after \"fmt.\"" >&2; exit 1; }
-echo "editors-vscode: unmask complete request.go:$line:7 = $(printf %q "$want")"
+echo "editors-vscode: after typing $(printf %q "$typed"), unmask complete request.go:$line:$col = $(printf %q "$want")"
 
 # code-server with the .vsix installed, in throwaway user and extension dirs.
 cs=("$ed/bin/code-server" --user-data-dir "$work/data" --extensions-dir "$work/ext")
@@ -79,6 +78,7 @@ cat >"$work/data/User/settings.json" <<JSON
 {
   "unmask.path": "$bin",
   "unmask.model": $( [ -n "$model" ] && printf '"%s"' "$model" || echo null ),
+  "unmask.maxTokens": $max_tokens,
   "editor.inlineSuggest.enabled": true,
   "editor.quickSuggestions": { "other": false, "comments": false, "strings": false },
   "editor.suggestOnTriggerCharacters": false,
@@ -108,7 +108,7 @@ for _ in $(seq 1 300); do
 	sleep 0.1
 done
 
-if ! PLAYWRIGHT_CORE="$pw" CHROMIUM="$chromium" node editors/vscode/test/e2e/drive.mjs \
+if ! UNMASK_TYPED="$typed" PLAYWRIGHT_CORE="$pw" CHROMIUM="$chromium" node editors/vscode/test/e2e/drive.mjs \
 	"http://127.0.0.1:$port/?folder=$work/proj" "$line" "$work/want.txt" "${UNMASK_SCREEN_DIR:-$work}"; then
 	echo "--- code-server log (last 30 lines)" >&2
 	tail -30 "$work/code-server.log" >&2
@@ -118,7 +118,7 @@ fi
 
 {
 	head -n $((line - 1)) editors/testdata/gofile/main.go
-	printf '\t\tfmt.'
+	printf '\t\t%s' "$typed"
 	cat "$work/want.txt"
 	printf '\n'
 	tail -n +$((line + 1)) editors/testdata/gofile/main.go

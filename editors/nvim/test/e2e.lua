@@ -7,6 +7,7 @@
 -- and cursor the ghost text answered, for `unmask complete`) and
 -- OUTDIR/ghost.txt, and prints keystroke-to-ghost-text times.
 local sock, file, outdir = arg[1], arg[2], arg[3]
+local typed = arg[4] or 'fmt.'
 assert(sock and file and outdir, 'usage: nvim -l e2e.lua SOCKET FILE OUTDIR')
 
 local uv = vim.uv or vim.loop
@@ -131,9 +132,9 @@ if not wait(2000, function() return rpc('nvim_get_mode').mode == 'i' end) then
   fail('could not enter insert mode')
 end
 
-local g, ms = type_and_wait('fmt.', 30000)
+local g, ms = type_and_wait((typed:gsub('<', '<lt>')), 30000)
 if not g then
-  fail('no ghost text within 30 s after typing "fmt." (server log: :LspLog)')
+  fail(('no ghost text within 30 s after typing %q (server log: :LspLog)'):format(typed))
 end
 local cur = cursor()
 local row, col = cur[1] - 1, cur[2]
@@ -141,18 +142,17 @@ if g.row ~= row or g.col ~= col then
   fail(('ghost text at %d:%d, cursor at %d:%d'):format(g.row, g.col, row, col))
 end
 local text = lua("return require('unmask').text()")
--- Neovim stores virtual text printable (strtrans: a control character
--- becomes ^X), so compare with the plugin's text made printable the same way.
-local printable = lua([[
-  local out = {}
-  for _, l in ipairs(vim.split(..., '\n', { plain = true })) do out[#out + 1] = vim.fn.strtrans(l) end
-  return table.concat(out, '\n')
-]], text or '')
+-- Neovim stores virtual text printable (a control character other than a
+-- tab becomes ^X), so compare with the plugin's text made printable the same
+-- way.
+local printable = (text or ''):gsub('[%z\1-\8\11-\31\127]', function(c)
+  return '^' .. string.char((c:byte() + 64) % 128)
+end)
 if printable ~= g.text then
   fail(('extmark shows %q, the plugin holds %q'):format(g.text, text))
 end
 g.text = text -- from here on, the text that accepting inserts
-say(('editors-nvim: ghost text after "fmt.": %q (%.0f ms after the keystroke)'):format(g.text, ms))
+say(('editors-nvim: ghost text after %q: %q (%.0f ms after the keystroke)'):format(typed, g.text, ms))
 if os.getenv('UNMASK_CAPTURE') then
   vim.wait(100) -- let the screen redraw
   vim.fn.system(os.getenv('UNMASK_CAPTURE'))

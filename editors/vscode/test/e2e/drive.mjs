@@ -1,7 +1,7 @@
 // End-to-end driver for scripts/e2e/editors-vscode.sh: drives a real VS Code
 // (code-server, with the unmask .vsix installed) in Debian's chromium through
 // playwright-core. It opens main.go, goes to the loop body (line 16), types
-// "fmt.", waits for unmask's ghost text, checks it, accepts it with Tab and
+// $UNMASK_TYPED (default "fmt."), waits for unmask's ghost text, checks it, accepts it with Tab and
 // saves. It prints keystroke-to-ghost-text times.
 //
 // usage: node drive.mjs URL LINE WANT_FILE OUT_DIR
@@ -18,6 +18,7 @@ if (!url || !lineArg || !wantFile || !outDir) {
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT_CORE || 'playwright-core');
 const want = fs.readFileSync(wantFile, 'utf8');
+const typed = process.env.UNMASK_TYPED || 'fmt.';
 const wantFirst = want.split('\n')[0];
 
 let browser;
@@ -39,10 +40,17 @@ async function ghost() {
     const ed = document.querySelector('.monaco-editor.focused') || document.querySelector('.monaco-editor');
     if (!ed) return null;
     const inline = [...ed.querySelectorAll('.ghost-text-decoration')].map((e) => e.textContent).join('');
-    const below = [...ed.querySelectorAll('.ghost-text .view-line')].map((e) => e.textContent.replace(/\u00a0/g, ' '));
+    // The lines below the cursor's: spans of class ghost-text, one parent per line.
+    const lines = new Map();
+    for (const span of ed.querySelectorAll('span.ghost-text')) {
+      const key = span.parentElement;
+      lines.set(key, (lines.get(key) ?? '') + span.textContent);
+    }
+    const below = [...lines.values()];
     if (inline === '' && below.length === 0) return null;
-    // VS Code draws control characters as their Unicode pictures (U+2400..).
-    const text = [inline.replace(/\u00a0/g, ' '), ...below].join('\n');
+    // VS Code draws spaces as U+00A0 and control characters as their Unicode
+    // pictures (U+2400..).
+    const text = [inline, ...below].join('\n').replace(/\u00a0/g, ' ');
     return text.replace(/[\u2400-\u241f]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x2400)).replace(/\u2421/g, '\x7f');
   });
 }
@@ -116,22 +124,22 @@ await page.waitForFunction(() => {
   return it && it.textContent.includes('·');
 }, null, { timeout: 60000 }).catch(async () => fail(`the server did not start: status bar ${JSON.stringify(await statusItem.textContent())}`));
 
-// Line 16, end of line (two tabs of indent), then type "fmt.".
+// Line 16, end of line (two tabs of indent), then type the text.
 await page.keyboard.press('Control+G');
 await page.keyboard.type(lineArg, { delay: 20 });
 await page.keyboard.press('Enter');
 await page.keyboard.press('End');
-// "fmt." in one burst: the server answers for the final position (a
+// The text in one burst: the server answers for the final position (a
 // request per keystroke would let its typing-through cache answer instead,
 // which `unmask complete` would not reproduce). The first request may wait
 // for the model to load.
-const first = await typeTimed('fmt.', 60000);
+const first = await typeTimed(typed, 60000);
 if (first === null) {
-  await fail('no ghost text within 60 s after typing "fmt."');
+  await fail(`no ghost text within 60 s after typing ${JSON.stringify(typed)}`);
 }
 await page.waitForTimeout(300); // let a multi-line suggestion's view zone render
 const shown = await ghost();
-console.log(`editors-vscode: ghost text after "fmt.": ${JSON.stringify(shown)} (${first.toFixed(0)} ms after the keystroke)`);
+console.log(`editors-vscode: ghost text after ${JSON.stringify(typed)}: ${JSON.stringify(shown)} (${first.toFixed(0)} ms after the keystroke)`);
 if (!shown || shown.split('\n')[0] !== wantFirst) {
   await fail(`ghost text ${JSON.stringify(shown)}, want it to start with ${JSON.stringify(wantFirst)} (unmask complete)`);
 }
@@ -150,7 +158,7 @@ if (process.env.UNMASK_SCREEN_DIR) {
 await page.keyboard.press('Tab');
 await page.waitForFunction((w) => [...document.querySelectorAll('.monaco-editor .view-line')].some((l) => l.textContent
   .replace(/\u00a0/g, ' ').replace(/[\u2400-\u241f]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x2400))
-  .includes('fmt.' + w)), wantFirst, { timeout: 5000 })
+  .includes(w)), typed + wantFirst, { timeout: 5000 })
   .catch(async () => fail(`after Tab the editor shows:\n${await editorText()}`));
 await page.keyboard.press('Control+S');
 await page.waitForTimeout(1000);
