@@ -223,7 +223,9 @@ func sweepSettings(maxTokens int) []sweepSetting {
 	for _, t := range []float64{0.9, 0.7, 0.5} {
 		rows = append(rows, mk(fmt.Sprintf("confidence τ=%.2f", t), func(s *infill.Settings) { s.Threshold = t }))
 	}
-	rows = append(rows, mk("confidence τ=0.90, end anywhere (ablation)", func(s *infill.Settings) { s.FreeEnd = true }))
+	rows = append(rows,
+		mk("confidence τ=0.90, revise below 0.3", func(s *infill.Settings) { s.ReviseBelow = 0.3 }),
+		mk("confidence τ=0.90, end anywhere (ablation)", func(s *infill.Settings) { s.FreeEnd = true }))
 	rows = append(rows,
 		mk("margin τ=0.50", func(s *infill.Settings) { s.Schedule, s.Threshold = infill.Margin, 0.5 }),
 		mk("entropy τ=0.50", func(s *infill.Settings) { s.Schedule, s.Threshold = infill.Entropy, 0.5 }))
