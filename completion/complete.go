@@ -139,9 +139,17 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 		return res, ErrNoFiller
 	}
 	if e.Cache != nil {
-		end := e.Cache.begin(ctx, req.Doc.URI, snap.raw)
-		defer end()
-		if rest, ok := e.Cache.lookup(req.Doc.URI, snap.raw); ok {
+		// Look up before Begin: typing through a shown completion must not
+		// cancel the speculation scheduled after it. On a miss, Begin waits
+		// for a running speculation of this very context, whose result the
+		// second lookup then finds.
+		rest, ok := e.Cache.lookup(req.Doc.URI, snap.raw)
+		if !ok {
+			end := e.Cache.begin(ctx, req.Doc.URI, snap.raw)
+			defer end()
+			rest, ok = e.Cache.lookup(req.Doc.URI, snap.raw)
+		}
+		if ok {
 			// Typed through a completion: its rest, no forward pass.
 			res.Fill = FillResult{Text: rest, Cached: true}
 			res.Text = snap.selected + rest
