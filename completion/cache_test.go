@@ -140,3 +140,68 @@ func TestWindowRealTokens(t *testing.T) {
 		t.Errorf("window prefix starts %q, want the package header", res.Window.Prefix[:20])
 	}
 }
+
+// blockFiller answers its first call at once and holds the later ones
+// (the speculation) until release is closed, recording whether their
+// context was cancelled meanwhile.
+type blockFiller struct {
+	started   chan struct{}
+	release   chan struct{}
+	cancelled chan bool
+	mu        sync.Mutex
+	calls     int
+}
+
+func (f *blockFiller) Fill(ctx context.Context, req FillRequest) (FillResult, error) {
+	f.mu.Lock()
+	f.calls++
+	n := f.calls
+	f.mu.Unlock()
+	if n == 1 {
+		return FillResult{Text: "a := 1", Forwards: 2, Stop: "eos"}, nil
+	}
+	close(f.started)
+	select {
+	case <-f.release:
+		f.cancelled <- false
+	case <-ctx.Done():
+		f.cancelled <- true
+	}
+	return FillResult{Text: "b := 2", Forwards: 2, Stop: "eos"}, ctx.Err()
+}
+
+// TestTypingThroughKeepsSpeculation guards the order of lookup and
+// Speculator.Begin: a request answered from the cache (typing through the
+// shown completion) must not cancel the speculation running after it.
+func TestTypingThroughKeepsSpeculation(t *testing.T) {
+	c, err := NewCache("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f := &blockFiller{started: make(chan struct{}), release: make(chan struct{}), cancelled: make(chan bool, 1)}
+	e := &Engine{Filler: f, Cache: c}
+	doc := NewDocument("file:///k.go", "go", 1, "package main\n\nfunc f() {\n\t\n}\n")
+	defer doc.Close()
+	s := DefaultSettings()
+	s.Speculate = true
+	if res, err := e.Complete(context.Background(), Request{Doc: doc, Position: Position{3, 1}, Encoding: UTF16, Settings: s}); err != nil || res.Text != "a := 1" {
+		t.Fatalf("first completion = %q, %v", res.Text, err)
+	}
+	select {
+	case <-f.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("speculation never started")
+	}
+	if err := doc.Apply(2, []Change{{Range: &Range{Position{3, 1}, Position{3, 1}}, Text: "a "}}, UTF16); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Complete(context.Background(), Request{Doc: doc, Position: Position{3, 3}, Encoding: UTF16, Settings: s})
+	if err != nil || res.Text != ":= 1" || !res.Fill.Cached {
+		t.Fatalf("typing through: completion = %q (cached %v), %v; want %q from the cache", res.Text, res.Fill.Cached, err, ":= 1")
+	}
+	close(f.release)
+	if cancelled := <-f.cancelled; cancelled {
+		t.Errorf("typing through a shown completion cancelled the running speculation")
+	}
+}
