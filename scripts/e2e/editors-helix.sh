@@ -32,8 +32,10 @@ model="${UNMASK_MODEL:-}"
 # A short completion: the server's decode time budget (500 ms) must not cut
 # it off, in the editor or in `unmask complete`, or the two would differ. The
 # editor passes maxTokens through its settings, so the comparison also proves
-# that the settings reach the server.
+# that the settings reach the server; the editor's server also gets a long
+# budget (timeBudgetMs), since it shares the CPU with the editor.
 max_tokens=16
+budget_ms=10000
 complete=("$bin" complete --max-tokens $max_tokens ${model:+--model "$model"})
 
 work=$(mktemp -d)
@@ -58,7 +60,7 @@ cp -r editors/testdata/gofile "$work/proj"
 mkdir -p "$work/config/helix" "$work/pathbin"
 cp editors/helix/languages.toml "$work/config/helix/languages.toml"
 # Server settings go in the server's `config` table (initializationOptions).
-cfg="maxTokens = $max_tokens${model:+, model = \"$model\"}"
+cfg="maxTokens = $max_tokens, timeBudgetMs = $budget_ms${model:+, model = \"$model\"}"
 sed -i "s|^args = \\[\"serve\"\\]\$|&\nconfig = { $cfg }|" "$work/config/helix/languages.toml"
 grep -q "^config = { maxTokens" "$work/config/helix/languages.toml" || fail "could not set the server's config in languages.toml"
 ln -s "$bin" "$work/pathbin/unmask"

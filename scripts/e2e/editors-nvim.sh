@@ -35,8 +35,10 @@ model="${UNMASK_MODEL:-}"
 # A short completion: the server's decode time budget (500 ms) must not cut
 # it off, in the editor or in `unmask complete`, or the two would differ. The
 # editor passes maxTokens through its settings, so the comparison also proves
-# that the settings reach the server.
+# that the settings reach the server; the editor's server also gets a long
+# budget (timeBudgetMs), since it shares the CPU with the editor.
 max_tokens=16
+budget_ms=10000
 complete=("$bin" complete --max-tokens $max_tokens ${model:+--model "$model"})
 
 work=$(mktemp -d)
@@ -55,7 +57,7 @@ cat >"$work/init.lua" <<LUA
 vim.opt.runtimepath:prepend('$repo/editors/nvim')
 vim.opt.swapfile = false
 vim.lsp.set_log_level('info')
-require('unmask').setup({ cmd = { '$bin', 'serve' }, settings = { maxTokens = $max_tokens, model = '$model' ~= '' and '$model' or nil } })
+require('unmask').setup({ cmd = { '$bin', 'serve' }, settings = { maxTokens = $max_tokens, timeBudgetMs = $budget_ms, model = '$model' ~= '' and '$model' or nil } })
 LUA
 export XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data"
 sock="$work/nvim.sock"

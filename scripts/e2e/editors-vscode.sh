@@ -58,8 +58,10 @@ model="${UNMASK_MODEL:-}"
 # A short completion: the server's decode time budget (500 ms) must not cut
 # it off, in the editor or in `unmask complete`, or the two would differ. The
 # editor passes maxTokens through its settings, so the comparison also proves
-# that the settings reach the server.
+# that the settings reach the server; the editor's server also gets a long
+# budget (timeBudgetMs), since it shares the CPU with the editor.
 max_tokens=16
+budget_ms=10000
 complete=("$bin" complete --max-tokens $max_tokens ${model:+--model "$model"})
 
 cp -r editors/testdata/gofile "$work/proj"
@@ -79,6 +81,7 @@ cat >"$work/data/User/settings.json" <<JSON
   "unmask.path": "$bin",
   "unmask.model": $( [ -n "$model" ] && printf '"%s"' "$model" || echo null ),
   "unmask.maxTokens": $max_tokens,
+  "unmask.timeBudgetMs": $budget_ms,
   "editor.inlineSuggest.enabled": true,
   "editor.quickSuggestions": { "other": false, "comments": false, "strings": false },
   "editor.suggestOnTriggerCharacters": false,

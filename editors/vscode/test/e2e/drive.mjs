@@ -123,6 +123,10 @@ await page.waitForFunction(() => {
   const it = [...document.querySelectorAll('.statusbar-item')].find((e) => e.textContent.includes('unmask'));
   return it && it.textContent.includes('·');
 }, null, { timeout: 60000 }).catch(async () => fail(`the server did not start: status bar ${JSON.stringify(await statusItem.textContent())}`));
+// The client is running; its inline-completion provider registers just
+// after. VS Code asks providers only on an edit, so typing before that would
+// go unanswered.
+await page.waitForTimeout(2000);
 
 // Line 16, end of line (two tabs of indent), then type the text.
 await page.keyboard.press('Control+G');
