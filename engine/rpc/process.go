@@ -73,8 +73,14 @@ func ProcessStarter(name string, args []string, opts ...Option) Starter {
 		}
 		c, err := newClient(ctx, p, explain, p.stop, opts...)
 		if err != nil {
-			// newClient closed the client: the process has exited and its
-			// stdout was read to the end.
+			// newClient failed, often on a write to a process that already
+			// exited (a broken pipe) before anything read its stdout. Let it
+			// exit, then read what it wrote: that is usually why it died.
+			select {
+			case <-p.exited:
+				p.drainHead() // EOF is near: the process has closed its end
+			case <-time.After(processGrace):
+			}
 			return nil, fmt.Errorf("%w (engine exit: %v; stdout: %q; stderr: %s)", err, p.waitErr, p.stdoutHead(), tail)
 		}
 		return c, nil
@@ -111,6 +117,18 @@ func (p *process) Read(b []byte) (int, error) {
 	}
 	p.headMu.Unlock()
 	return n, err
+}
+
+// drainHead reads the rest of stdout, up to headMax bytes, into head.
+// Reads go through p.Read, so bytes another reader already took are in
+// head too; a closed pipe just ends the loop.
+func (p *process) drainHead() {
+	var b [256]byte
+	for len(p.stdoutHead()) < headMax {
+		if _, err := p.Read(b[:]); err != nil {
+			return
+		}
+	}
 }
 
 func (p *process) stdoutHead() string {
