@@ -17,6 +17,7 @@ loss is taken on every block position.
 
   python train/train.py --run train/runs/NAME --steps 4000 ...   (see train/README.md)
   python train/train.py --run train/runs/NAME --resume
+  python train/train.py --run train/runs/NEW --init-from train/runs/OLD/ckpt.pt ...   continue a finished run
   python train/train.py --task copy ...   synthetic check of the mask and shift
 """
 import argparse
@@ -39,6 +40,7 @@ def get_args(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init-from", default="", help="start a new run (fresh optimizer and schedule) from another run's ckpt.pt weights; the model shape must match")
     ap.add_argument("--task", default="fim", choices=["fim", "copy"])
     ap.add_argument("--train", default="train/data/corpus/train.jsonl")
     ap.add_argument("--heldout", default="train/data/corpus/heldout.jsonl")
@@ -242,6 +244,11 @@ def main(argv=None):
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         step, tokens_seen, wall_before = ck["step"], ck["tokens_seen"], ck["wall"]
+    elif a.init_from:
+        init = torch.load(a.init_from, map_location="cpu", weights_only=False)
+        model.load_state_dict(init["model"])  # raises on a shape mismatch
+        print(f"initialized from {a.init_from} (step {init['step']}, {init['tokens_seen']/1e6:.2f}M tokens seen)",
+              file=sys.stderr, flush=True)
     nparam = count_params(model)
     autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.dtype == "bf16" else None
     log = open(os.path.join(a.run, "log.jsonl"), "a")
