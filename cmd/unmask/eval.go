@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/unmask/unmask/completion"
 	"github.com/unmask/unmask/eval"
 	"github.com/unmask/unmask/infill"
 	"github.com/unmask/unmask/model"
@@ -47,8 +48,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	threshold := fs.Float64("threshold", def.Threshold, "confidence threshold of the decoder")
 	limit := fs.Int("limit", 0, "score only the first N cases of each file (0 = all)")
 	details := fs.String("details", "", "write every case's completion and scores to this JSON-lines file")
+	pipeline := fs.String("pipeline", "raw", `"raw": the decoder's middle for the case's whole prefix and suffix; `+
+		`"editor": what the language server answers at the cursor (syntax-cut window, single-line mode mid-line, post-processing, max 64 tokens unless --max-tokens)`)
+	budget := fs.Duration("budget", 0, "decode time limit per case in the editor pipeline (0 = none, so results do not depend on the machine's load)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: unmask eval --cases FILE.jsonl [--cases ...] [--model DIR | --baseline empty|copyline] [--json]")
+		fmt.Fprintln(stderr, "usage: unmask eval --cases FILE.jsonl [--cases ...] [--model DIR | --baseline empty|copyline] [--pipeline raw|editor] [--json]")
 		fmt.Fprintln(stderr, `A case is a JSON line {"id","language","kind","prefix","suffix","middle"}. Prints`)
 		fmt.Fprintln(stderr, "exact_match (whitespace-normalized), edit_similarity, parse_rate, tokens_per_forward,")
 		fmt.Fprintln(stderr, "p50_ms, p95_ms and cases, overall and per language/kind.")
@@ -61,6 +65,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
+	if *pipeline != "raw" && *pipeline != "editor" {
+		fmt.Fprintf(stderr, "unmask eval: unknown pipeline %q (raw or editor)\n", *pipeline)
+		return errUsage
+	}
+	maxTokensSet := false
+	fs.Visit(func(f *flag.Flag) { maxTokensSet = maxTokensSet || f.Name == "max-tokens" })
 	var cases []eval.Case
 	for _, f := range files {
 		fh, err := os.Open(f)
@@ -91,13 +101,18 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer m.Close()
-		dec := infill.New(m, tok)
-		s := def
-		s.MaxTokens, s.Threshold = *maxTokens, *threshold
 		name = "model"
 		if *dir != "" {
 			name = "model " + *dir
 		}
+		if *pipeline == "editor" {
+			name += " (editor pipeline)"
+			fill = editorFiller(completion.NewInfillFiller(m, tok), *maxTokens, maxTokensSet, *threshold, *budget)
+			break
+		}
+		dec := infill.New(m, tok)
+		s := def
+		s.MaxTokens, s.Threshold = *maxTokens, *threshold
 		fill = func(ctx context.Context, c eval.Case) (eval.Outcome, error) {
 			start := time.Now()
 			res, err := dec.Infill(ctx, infill.Request{Prefix: c.Prefix, Suffix: c.Suffix, Settings: s})
@@ -181,4 +196,33 @@ func writeDetails(path string, rs []eval.Result) error {
 		}
 	}
 	return f.Close()
+}
+
+// editorFiller completes each case as the language server would: the
+// document is the case's prefix and suffix, the cursor between them, and
+// the answer is what completion.Engine returns (window cut on syntax
+// boundaries, one line mid-line, post-processed).
+func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, threshold float64, budget time.Duration) eval.Filler {
+	eng := &completion.Engine{Filler: f}
+	s := completion.DefaultSettings()
+	if maxTokensSet {
+		s.MaxTokens = maxTokens
+	}
+	s.Threshold, s.TimeBudget = threshold, budget
+	ext := map[string]string{"go": ".go", "python": ".py"}
+	return func(ctx context.Context, c eval.Case) (eval.Outcome, error) {
+		text := c.Prefix + c.Suffix
+		pos, err := completion.NewMapper(text).Position(len(c.Prefix), completion.UTF16)
+		if err != nil {
+			return eval.Outcome{}, err
+		}
+		doc := completion.NewDocument("file:///eval/"+c.ID+ext[c.Language], c.Language, 1, text)
+		start := time.Now()
+		res, err := eng.Complete(ctx, completion.Request{Doc: doc, Position: pos, Encoding: completion.UTF16, Settings: s})
+		if err != nil {
+			return eval.Outcome{}, err
+		}
+		return eval.Outcome{Text: res.Text, Forwards: res.Fill.Forwards, Committed: res.Fill.Tokens,
+			Elapsed: time.Since(start)}, nil
+	}
 }
