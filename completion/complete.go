@@ -22,7 +22,10 @@ type FillRequest struct {
 	Prefix    string
 	Suffix    string
 	MaxTokens int
-	Settings  Settings
+	// SingleLine asks for the first line only (the cursor is mid-line):
+	// the filler may stop decoding at the first line break.
+	SingleLine bool
+	Settings   Settings
 }
 
 // A FillResult is the model's middle and what it cost.
@@ -30,7 +33,7 @@ type FillResult struct {
 	Text     string
 	Forwards int    // forward passes
 	Tokens   int    // tokens committed
-	Stop     string // "eos" | "max_tokens" | "budget"
+	Stop     string // "eos" | "max_tokens" | "budget" | "line"
 	Cached   bool   // answered from a cache, no forward pass
 
 	ContextTokens, Reused int           // context tokens, and those the session's KV cache already held
@@ -179,11 +182,12 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 		maxTokens = min(maxTokens, singleLineTokens)
 	}
 	fill, err := e.Filler.Fill(ctx, FillRequest{
-		Document:  req.Doc.URI,
-		Prefix:    snap.w.Prefix,
-		Suffix:    snap.w.Suffix,
-		MaxTokens: maxTokens,
-		Settings:  req.Settings,
+		Document:   req.Doc.URI,
+		Prefix:     snap.w.Prefix,
+		Suffix:     snap.w.Suffix,
+		MaxTokens:  maxTokens,
+		SingleLine: !snap.w.Multiline(),
+		Settings:   req.Settings,
 	})
 	res.Fill = fill
 	if err != nil {

@@ -34,6 +34,7 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 		s.Threshold = req.Settings.Threshold
 	}
 	s.TimeBudget = req.Settings.TimeBudget
+	s.StopAtNewline = req.SingleLine
 	// The window was cut to an estimate of ContextTokens; the decoder
 	// holds the context to it in real tokens (a tokenizer may spend more
 	// tokens per byte than the estimate, and attention cost grows with the

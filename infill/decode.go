@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/unmask/unmask/engine"
@@ -13,6 +14,10 @@ import (
 
 // errBudget reports, inside a run, that the time budget ran out.
 var errBudget = errors.New("infill: time budget spent")
+
+// errLine reports, inside a run, that the committed text holds a line break
+// (Settings.StopAtNewline).
+var errLine = errors.New("infill: first line complete")
 
 // maxTopK is the candidate room of the decoder's predictions: a backend
 // fills as many as its session's TopK, which a caller's session may have set
@@ -214,8 +219,18 @@ func (r *run) runCanvas(c *canvas, fill func() []int32) error {
 			return err
 		}
 		r.emit(c)
+		if r.s.StopAtNewline && !c.finished() && r.hasLine(r.leftRun(c)) {
+			return errLine
+		}
 	}
 	return nil
+}
+
+// hasLine reports whether the middle, done blocks and then ids, holds a
+// line break.
+func (r *run) hasLine(ids []int32) bool {
+	text := r.d.tok.DecodePrefix(append(append([]int32(nil), r.done...), ids...))
+	return strings.IndexByte(text, '\n') >= 0
 }
 
 // apply turns one step's predictions into commits, re-masks and verdicts on
@@ -476,7 +491,7 @@ func (r *run) result(c *canvas, stop string) Result {
 		d.Steps = append(d.Steps, end.step)
 		text = r.d.tok.Decode(r.done)
 		r.stats.Committed = len(r.done)
-	case StopBudget, "":
+	case StopBudget, StopLine, "":
 		if c == nil {
 			text = r.d.tok.DecodePrefix(r.done)
 			r.stats.Committed = len(r.done)
@@ -505,6 +520,11 @@ func (r *run) result(c *canvas, stop string) Result {
 	default:
 		text = r.d.tok.DecodePrefix(r.done)
 		r.stats.Committed = len(r.done)
+	}
+	if stop == StopLine {
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			text = text[:i]
+		}
 	}
 	d.Forwards = r.stats.Forwards
 	if r.stats.Forwards > 0 {

@@ -122,6 +122,11 @@ type Settings struct {
 	// Fast-dLLM's samplers do, instead of only at the leftmost open one
 	// (see the package comment). For measuring that rule; off by default.
 	FreeEnd bool
+	// StopAtNewline ends decoding once the middle's left-to-right
+	// committed text holds a line break, and returns the text before it
+	// (Stop "line"): a mid-line completion keeps one line, so the tokens
+	// past it would cost forward passes for nothing.
+	StopAtNewline bool
 }
 
 // DefaultSettings returns the settings a request gets when it has no
@@ -214,6 +219,7 @@ const (
 	StopEOS       = "eos"
 	StopMaxTokens = "max_tokens"
 	StopBudget    = "budget"
+	StopLine      = "line" // Settings.StopAtNewline: the first line is complete
 )
 
 // Infill fills the middle between req.Prefix and req.Suffix. A cancelled ctx

@@ -128,6 +128,9 @@ func (r *run) contextCausal(ctx context.Context) (Result, error) {
 		if len(r.done) >= r.s.MaxTokens {
 			return r.result(nil, StopMaxTokens), nil
 		}
+		if r.s.StopAtNewline && r.hasLine(nil) {
+			return r.result(nil, StopLine), nil
+		}
 		known = append(known, r.done[produced:]...)
 		if err := r.prefill(known[:len(known)-anchor], false); err != nil {
 			return r.stopped(nil, err)
@@ -143,6 +146,9 @@ func (r *run) contextCausal(ctx context.Context) (Result, error) {
 func (r *run) stopped(c *canvas, err error) (Result, error) {
 	if errors.Is(err, errBudget) {
 		return r.result(c, StopBudget), nil
+	}
+	if errors.Is(err, errLine) {
+		return r.result(c, StopLine), nil
 	}
 	if r.parent.Err() != nil {
 		return r.result(c, ""), err

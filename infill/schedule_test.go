@@ -478,3 +478,39 @@ func TestSequentialSchedule(t *testing.T) {
 	res, _ := decode(t, b, Request{Prefix: "P", Settings: settings(func(s *Settings) { s.Schedule, s.PerStep = Count, 1 })})
 	checkDraft(t, res.Draft, []int32{'a', 'b', tEOS}, []int32{2, 1, 3})
 }
+
+// StopAtNewline ends decoding in the step whose commits complete the first
+// line, inside a block or at a block's end, and returns the text before
+// the break.
+func TestStopAtNewline(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		block    int
+		conf     float64
+		forwards int // with StopAtNewline
+		full     int // without
+	}{
+		{"one commit per step", 8, 0.5, 3, 8},
+		{"break ends a block", 3, 0.95, 1, 3},
+		{"break opens a block", 2, 0.95, 2, 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			run := func(stop bool) Result {
+				b := &fakeBackend{info: ourInfo(tt.block), script: oracle("ab\ncdef", tFIMMiddle, 1, func(int) float64 { return tt.conf })}
+				res, _ := decode(t, b, Request{Prefix: "P", Settings: settings(func(s *Settings) { s.StopAtNewline = stop })})
+				return res
+			}
+			res := run(true)
+			if res.Text != "ab" || res.Stop != StopLine || res.Stats.Forwards != tt.forwards {
+				t.Errorf("StopAtNewline: Infill = %q (%s, %d forwards), want \"ab\" (line, %d)", res.Text, res.Stop, res.Stats.Forwards, tt.forwards)
+			}
+			if res.Draft.Done {
+				t.Error("draft.Done = true for a line stop")
+			}
+			full := run(false)
+			if full.Text != "ab\ncdef" || full.Stop != StopEOS || full.Stats.Forwards != tt.full {
+				t.Errorf("without: Infill = %q (%s, %d forwards), want \"ab\\ncdef\" (eos, %d)", full.Text, full.Stop, full.Stats.Forwards, tt.full)
+			}
+		})
+	}
+}

@@ -38,7 +38,7 @@ type InfillPartial struct {
 // An InfillResult is a finished request.
 type InfillResult struct {
 	Text  string          `json:"text"`
-	Stop  string          `json:"stop"`            // "eos" | "max_tokens" | "budget"
+	Stop  string          `json:"stop"`            // "eos" | "max_tokens" | "budget" | "line"
 	Stats json.RawMessage `json:"stats,omitempty"` // infill.Stats as JSON
 }
 
