@@ -238,6 +238,7 @@ type sweepRow struct {
 	Exact     int     `json:"exact"`
 	ExactPct  float64 `json:"exact_pct"`
 	Line      int     `json:"first_line_match"` // the answer's first line equals the middle's (what a single-line editor shows)
+	EditSim   float64 `json:"edit_similarity"`  // mean over the cases, as in unmask eval
 	Tokens    int     `json:"tokens"`
 	Forwards  int     `json:"forwards"`
 	TPF       float64 `json:"tokens_per_forward"`
@@ -279,6 +280,7 @@ func runInfillSweep(ctx context.Context, dec *infill.Decoder, b engine.Backend, 
 			if firstLine(res.Text) == firstLine(c.Middle) {
 				r.Line++
 			}
+			r.EditSim += eval.EditSimilarity(res.Text, c.Middle)
 			if res.Text == ref {
 				r.SameAsRef++
 			}
@@ -296,6 +298,7 @@ func runInfillSweep(ctx context.Context, dec *infill.Decoder, b engine.Backend, 
 	for i := range rows {
 		r := &rows[i]
 		r.ExactPct = 100 * float64(r.Exact) / float64(len(cases))
+		r.EditSim /= float64(len(cases))
 		if r.Forwards > 0 {
 			r.TPF = float64(r.Tokens) / float64(r.Forwards)
 		}
@@ -305,11 +308,11 @@ func runInfillSweep(ctx context.Context, dec *infill.Decoder, b engine.Backend, 
 }
 
 func printSweep(w io.Writer, rows []sweepRow, n int) {
-	fmt.Fprintf(w, "| schedule | exact match (%d cases, whitespace-normalized as in unmask eval) | first-line match | tokens/forward | forwards/case | denoise ms/case | same as reference | EOS stops |\n", n)
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	fmt.Fprintf(w, "| schedule | exact match (%d cases, whitespace-normalized as in unmask eval) | first-line match | edit similarity | tokens/forward | forwards/case | denoise ms/case | same as reference | EOS stops |\n", n)
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %.1f%% (%d) | %.1f%% (%d) | %.2f | %.1f | %.0f | %d | %d |\n",
-			r.Setting, r.ExactPct, r.Exact, 100*float64(r.Line)/float64(n), r.Line, r.TPF, float64(r.Forwards)/float64(n), r.MsPerCase, r.SameAsRef, r.EOSStops)
+		fmt.Fprintf(w, "| %s | %.1f%% (%d) | %.1f%% (%d) | %.3f | %.2f | %.1f | %.0f | %d | %d |\n",
+			r.Setting, r.ExactPct, r.Exact, 100*float64(r.Line)/float64(n), r.Line, r.EditSim, r.TPF, float64(r.Forwards)/float64(n), r.MsPerCase, r.SameAsRef, r.EOSStops)
 	}
 }
 
