@@ -104,7 +104,7 @@ func TestInfillSweep(t *testing.T) {
 		t.Fatalf("rows = %+v", rows)
 	}
 	for _, r := range rows {
-		if r.Forwards == 0 || r.TPF < 0 {
+		if r.Forwards == 0 || r.TPF < 0 || r.EditSim < 0 || r.EditSim > 1 {
 			t.Errorf("%s: %+v", r.Setting, r)
 		}
 	}
