@@ -31,8 +31,9 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 	def := completion.DefaultSettings()
 	maxTokens := fs.Int("max-tokens", def.MaxTokens, "longest completion in tokens")
 	ctxTokens := fs.Int("context-tokens", def.ContextTokens, "prefix+suffix budget in tokens")
+	budget := fs.Duration("budget", def.TimeBudget, "decode time limit, as the language server's timeBudgetMs (0 = none): when it runs out, the completion is what is committed")
 	usage := func() error {
-		fmt.Fprintln(stderr, "usage: unmask complete FILE:LINE:COL [--model DIR] [--json]")
+		fmt.Fprintln(stderr, "usage: unmask complete FILE:LINE:COL [--model DIR] [--max-tokens N] [--budget 500ms] [--json]")
 		fmt.Fprintln(stderr, "LINE and COL are 1-based; COL counts characters. Prints exactly the text the")
 		fmt.Fprintln(stderr, "language server would insert there (nothing when it has no completion).")
 		fs.PrintDefaults()
@@ -75,7 +76,7 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 	loaded := time.Since(start)
 
 	s := def
-	s.MaxTokens, s.ContextTokens = *maxTokens, *ctxTokens
+	s.MaxTokens, s.ContextTokens, s.TimeBudget = *maxTokens, *ctxTokens, *budget
 	// Characters are code points: UTF-32 positions.
 	p := completion.Position{Line: uint32(line - 1), Character: uint32(col - 1)}
 	res, err := (&completion.Engine{Filler: filler, Cache: filler.Cache}).Complete(context.Background(),

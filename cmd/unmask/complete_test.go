@@ -65,6 +65,9 @@ func TestCompleteCommand(t *testing.T) {
 	if out.String() != res.Text {
 		t.Errorf("complete printed %q, --json said %q", out.String(), res.Text)
 	}
+	if err := runComplete([]string{"--model", dir, "--budget", "-1s", "../../examples/hello/main.go:8:2"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "time budget") {
+		t.Errorf("complete --budget -1s = %v, want an error naming the time budget", err)
+	}
 	if err := runComplete([]string{"nope.go"}, &out, &errOut); err != errUsage || !strings.Contains(errOut.String(), "FILE:LINE:COL") {
 		t.Errorf("complete nope.go = %v, %q; want usage", err, errOut.String())
 	}
