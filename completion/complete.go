@@ -175,20 +175,7 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 		case <-t.C:
 		}
 	}
-	maxTokens := req.Settings.MaxTokens
-	if !snap.w.Multiline() {
-		// One line is kept: the tokens past it would be decoded for
-		// nothing, and each can cost a forward pass.
-		maxTokens = min(maxTokens, singleLineTokens)
-	}
-	fill, err := e.Filler.Fill(ctx, FillRequest{
-		Document:   req.Doc.URI,
-		Prefix:     snap.w.Prefix,
-		Suffix:     snap.w.Suffix,
-		MaxTokens:  maxTokens,
-		SingleLine: !snap.w.Multiline(),
-		Settings:   req.Settings,
-	})
+	fill, err := e.Filler.Fill(ctx, fillRequest(req.Doc.URI, snap.w, req.Settings))
 	res.Fill = fill
 	if err != nil {
 		return res, fmt.Errorf("completion: %s: %w", req.Doc.URI, err)
@@ -202,6 +189,18 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// fillRequest asks for the middle of window w. Mid-line only one line is
+// kept: the tokens past it would be decoded for nothing, and each can cost
+// a forward pass, so the request is for one line of at most
+// singleLineTokens.
+func fillRequest(doc string, w Window, s Settings) FillRequest {
+	r := FillRequest{Document: doc, Prefix: w.Prefix, Suffix: w.Suffix, MaxTokens: s.MaxTokens, Settings: s}
+	if !w.Multiline() {
+		r.SingleLine, r.MaxTokens = true, min(r.MaxTokens, singleLineTokens)
+	}
+	return r
 }
 
 // A snapshot is what a request takes from a document under its lock.
