@@ -75,13 +75,13 @@ func f32ToF16(f float32) uint16 {
 // modelTensors lists m's weights under its family's names.
 func modelTensors(m *Model) map[string]testTensor {
 	c := &m.cfg
-	n := c.names()
+	n := c.TensorNames()
 	out := map[string]testTensor{
-		n.embed: {[]int{c.Vocab, c.Hidden}, m.embed},
-		n.norm:  {[]int{c.Hidden}, m.norm},
+		n.Embed + ".weight": {[]int{c.Vocab, c.Hidden}, m.embed},
+		n.Norm + ".weight":  {[]int{c.Hidden}, m.norm},
 	}
 	if !c.Tied {
-		out[n.head] = testTensor{[]int{c.Vocab, c.Hidden}, m.head.w}
+		out[n.Head+".weight"] = testTensor{[]int{c.Vocab, c.Hidden}, m.head.w}
 	}
 	lin := func(base string, l linear) {
 		out[base+".weight"] = testTensor{[]int{l.out, l.in}, l.w}
@@ -90,15 +90,15 @@ func modelTensors(m *Model) map[string]testTensor {
 		}
 	}
 	for i, L := range m.layers {
-		out[fmt.Sprintf(n.attnNorm, i)+".weight"] = testTensor{[]int{c.Hidden}, L.attnNorm}
-		out[fmt.Sprintf(n.mlpNorm, i)+".weight"] = testTensor{[]int{c.Hidden}, L.mlpNorm}
-		lin(fmt.Sprintf(n.q, i), L.q)
-		lin(fmt.Sprintf(n.k, i), L.k)
-		lin(fmt.Sprintf(n.v, i), L.v)
-		lin(fmt.Sprintf(n.o, i), L.o)
-		lin(fmt.Sprintf(n.gate, i), L.gate)
-		lin(fmt.Sprintf(n.up, i), L.up)
-		lin(fmt.Sprintf(n.down, i), L.down)
+		out[fmt.Sprintf(n.AttnNorm, i)+".weight"] = testTensor{[]int{c.Hidden}, L.attnNorm}
+		out[fmt.Sprintf(n.MLPNorm, i)+".weight"] = testTensor{[]int{c.Hidden}, L.mlpNorm}
+		lin(fmt.Sprintf(n.Q, i), L.q)
+		lin(fmt.Sprintf(n.K, i), L.k)
+		lin(fmt.Sprintf(n.V, i), L.v)
+		lin(fmt.Sprintf(n.O, i), L.o)
+		lin(fmt.Sprintf(n.Gate, i), L.gate)
+		lin(fmt.Sprintf(n.Up, i), L.up)
+		lin(fmt.Sprintf(n.Down, i), L.down)
 	}
 	return out
 }
@@ -449,6 +449,15 @@ func FuzzParseSafetensors(f *testing.F) {
 				}
 				if len(v) != elems {
 					t.Fatalf("tensor %q: %d floats for shape %v", ti.Name, len(v), ti.Shape)
+				}
+			}
+			if ti.DType == dtBF16 {
+				elems := 1
+				for _, d := range ti.Shape {
+					elems *= d
+				}
+				if b := ti.bf16Bits(); len(b) != elems {
+					t.Fatalf("tensor %q: %d bf16 values for shape %v", ti.Name, len(b), ti.Shape)
 				}
 			}
 		}

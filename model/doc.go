@@ -4,6 +4,10 @@
 // with assembly matrix and exp kernels on amd64. *Model implements
 // engine.Backend.
 //
+// OpenWeights and OpenWeightsDir read a checkpoint's config and tensors
+// without building a Model: package gpu loads through them, so one reader
+// (safetensors.go) checks the untrusted files.
+//
 // Families: ours (Qwen2 names plus unmask_* config fields, context-causal
 // attention), Qwen2 and LLaMA (causal), Dream / DiffuCoder / Dream-Coder and
 // Open-dCoder (Qwen2 names, bidirectional, shifted logits), LLaDA (its own

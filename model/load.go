@@ -1,17 +1,11 @@
 package model
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
-	"path"
-	"path/filepath"
 	"runtime"
-	"sort"
-	"strings"
 
 	"github.com/unmask/unmask/engine"
 )
@@ -49,7 +43,7 @@ type Model struct {
 	head   linear    // [vocab][hidden]; w aliases embed when tied
 
 	threads int      // goroutines per session for matrix products
-	maps    [][]byte // memory-mapped files, unmapped by Close
+	src     *Weights // the checkpoint's files, closed by Close; nil for NewRandom
 }
 
 var _ engine.Backend = (*Model)(nil)
@@ -73,12 +67,10 @@ func (m *Model) SetThreads(n int) {
 // weights are views into the mappings.
 func (m *Model) Close() error {
 	var err error
-	for _, b := range m.maps {
-		if e := munmap(b); e != nil && err == nil {
-			err = fmt.Errorf("model: munmap: %w", e)
-		}
+	if m.src != nil {
+		err = m.src.Close()
+		m.src = nil
 	}
-	m.maps = nil
 	m.embed, m.embedB, m.layers, m.norm, m.head = nil, nil, nil, nil, linear{}
 	return err
 }
@@ -124,237 +116,48 @@ func (m *Model) UseBF16() error {
 // ErrNoDefault reports that no default model is embedded in this build.
 var ErrNoDefault = errors.New("model: no default model embedded")
 
-// A source opens the files of a checkpoint folder.
-type source interface {
-	read(name string) ([]byte, error) // small files (JSON)
-	mapFile(name string) ([]byte, error)
-	describe(name string) string
-}
-
-type dirSource struct {
-	dir  string
-	maps *[][]byte
-}
-
-func (d dirSource) read(name string) ([]byte, error) { return os.ReadFile(filepath.Join(d.dir, name)) }
-func (d dirSource) describe(name string) string      { return filepath.Join(d.dir, name) }
-
-// mapFile memory-maps a weights file read-only: the F32 tensors are used in
-// place, so a checkpoint costs page cache, not heap.
-func (d dirSource) mapFile(name string) ([]byte, error) {
-	f, err := os.Open(filepath.Join(d.dir, name))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() == 0 {
-		return []byte{}, nil
-	}
-	if st.Size() > math.MaxInt {
-		return nil, fmt.Errorf("file too large")
-	}
-	b, err := mmapFile(f, int(st.Size()))
-	if err != nil {
-		// Some file systems cannot map; reading costs memory but works.
-		return os.ReadFile(filepath.Join(d.dir, name))
-	}
-	*d.maps = append(*d.maps, b)
-	return b, nil
-}
-
-type fsSource struct{ fsys fs.FS }
-
-func (s fsSource) read(name string) ([]byte, error)    { return fs.ReadFile(s.fsys, name) }
-func (s fsSource) mapFile(name string) ([]byte, error) { return fs.ReadFile(s.fsys, name) }
-func (s fsSource) describe(name string) string         { return name }
-
 // Load reads a Hugging Face checkpoint folder: config.json plus
 // model.safetensors or a sharded model.safetensors.index.json.
 func Load(dir string) (*Model, error) {
-	m := &Model{}
-	if err := m.load(dirSource{dir: dir, maps: &m.maps}); err != nil {
+	w, err := OpenWeightsDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return fromWeights(w)
+}
+
+// LoadFS reads a checkpoint folder laid out as Load expects from fsys (the
+// embedded default model).
+func LoadFS(fsys fs.FS) (*Model, error) {
+	w, err := OpenWeights(fsys)
+	if err != nil {
+		return nil, err
+	}
+	return fromWeights(w)
+}
+
+// fromWeights builds a Model on w's tensors; the Model owns w from then on.
+func fromWeights(w *Weights) (*Model, error) {
+	m := &Model{cfg: w.cfg, src: w}
+	m.SetThreads(0)
+	if err := m.bind(w); err != nil {
 		m.Close()
 		return nil, err
 	}
 	return m, nil
 }
 
-// LoadFS reads a checkpoint folder laid out as Load expects from fsys (the
-// embedded default model).
-func LoadFS(fsys fs.FS) (*Model, error) {
-	m := &Model{}
-	if err := m.load(fsSource{fsys}); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-func (m *Model) load(src source) error {
-	data, err := src.read("config.json")
-	if err != nil {
-		return fmt.Errorf("model: %s: %w", src.describe("config.json"), err)
-	}
-	cfg, err := ParseConfig(data)
-	if err != nil {
-		return fmt.Errorf("%s: %w", src.describe("config.json"), err)
-	}
-	files, err := openWeights(src)
-	if err != nil {
-		return err
-	}
-	m.cfg = cfg
-	m.SetThreads(0)
-	return m.bind(files)
-}
-
-// weights maps each tensor name to the file that holds it.
-type weights map[string]*stFile
-
-// openWeights parses model.safetensors, or every shard that
-// model.safetensors.index.json names.
-func openWeights(src source) (weights, error) {
-	idx, err := src.read("model.safetensors.index.json")
-	var names []string
-	var wantIn map[string]string
-	if err == nil {
-		var ix struct {
-			WeightMap map[string]string `json:"weight_map"`
-		}
-		if err := json.Unmarshal(idx, &ix); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrSafetensors, src.describe("model.safetensors.index.json"), err)
-		}
-		if len(ix.WeightMap) == 0 {
-			return nil, fmt.Errorf("%w: %s: empty weight_map", ErrSafetensors, src.describe("model.safetensors.index.json"))
-		}
-		seen := map[string]bool{}
-		for t, f := range ix.WeightMap {
-			// A shard name must stay inside the folder.
-			if !fs.ValidPath(f) || strings.Contains(f, "/") || !strings.HasSuffix(f, ".safetensors") {
-				return nil, fmt.Errorf("%w: %s: tensor %q: shard name %q", ErrSafetensors, src.describe("model.safetensors.index.json"), t, f)
-			}
-			if !seen[f] {
-				seen[f] = true
-				names = append(names, f)
-			}
-		}
-		wantIn = ix.WeightMap
-	} else if errors.Is(err, fs.ErrNotExist) {
-		names = []string{"model.safetensors"}
-	} else {
-		return nil, fmt.Errorf("model: %s: %w", src.describe("model.safetensors.index.json"), err)
-	}
-	w := weights{}
-	for _, name := range names {
-		buf, err := src.mapFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("model: %s: %w", src.describe(name), err)
-		}
-		f, err := parseSafetensors(src.describe(name), buf)
-		if err != nil {
-			return nil, err
-		}
-		for t := range f.tensors {
-			if prev, ok := w[t]; ok {
-				return nil, fmt.Errorf("%w: tensor %q is in both %s and %s", ErrSafetensors, t, prev.name, f.name)
-			}
-			w[t] = f
-		}
-	}
-	for t, f := range wantIn {
-		got, ok := w[t]
-		if !ok {
-			return nil, fmt.Errorf("%w: %s: tensor %q listed in the index is missing", ErrSafetensors, src.describe(f), t)
-		}
-		if path.Base(got.name) != f && filepath.Base(got.name) != f {
-			return nil, fmt.Errorf("%w: tensor %q: index says %s, found in %s", ErrSafetensors, t, f, got.name)
-		}
-	}
-	return w, nil
-}
-
-// tensor returns a named tensor as float32s after checking its shape.
-func (w weights) tensor(name string, shape ...int) ([]float32, error) {
-	f, ok := w[name]
-	if !ok {
-		seen := map[string]bool{}
-		var files []string
-		for _, f := range w {
-			if !seen[f.name] {
-				seen[f.name] = true
-				files = append(files, f.name)
-			}
-		}
-		sort.Strings(files)
-		return nil, fmt.Errorf("%w: tensor %q is missing from %s", ErrSafetensors, name, strings.Join(files, ", "))
-	}
-	t := f.tensors[name]
-	if !sameShape(t.Shape, shape) {
-		return nil, fmt.Errorf("%w: %s: tensor %q has shape %v, the config implies %v", ErrSafetensors, f.name, name, t.Shape, shape)
-	}
-	return t.floats(f.name)
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// names lists a family's tensor names.
-type names struct {
-	embed, norm, head                             string
-	attnNorm, q, k, v, o, mlpNorm, gate, up, down string // with %d for the layer
-}
-
-// Qwen2 / LLaMA / Dream names (transformers modeling_qwen2.py; Dream's
-// modeling_dream.py keeps them: model.layers.N.self_attn.q_proj, ...).
-var hfNames = names{
-	embed: "model.embed_tokens.weight", norm: "model.norm.weight", head: "lm_head.weight",
-	attnNorm: "model.layers.%d.input_layernorm", q: "model.layers.%d.self_attn.q_proj",
-	k: "model.layers.%d.self_attn.k_proj", v: "model.layers.%d.self_attn.v_proj",
-	o: "model.layers.%d.self_attn.o_proj", mlpNorm: "model.layers.%d.post_attention_layernorm",
-	gate: "model.layers.%d.mlp.gate_proj", up: "model.layers.%d.mlp.up_proj", down: "model.layers.%d.mlp.down_proj",
-}
-
-// LLaDA names (modeling_llada.py, LLaDAModelLM -> self.model = LLaDAModel ->
-// transformer.{wte, blocks, ln_f, ff_out}; LLaDALlamaBlock computes
-// act(ff_proj(x)) * up_proj(x) then ff_out, so ff_proj is the gate).
-var lladaNames = names{
-	embed: "model.transformer.wte.weight", norm: "model.transformer.ln_f.weight", head: "model.transformer.ff_out.weight",
-	attnNorm: "model.transformer.blocks.%d.attn_norm", q: "model.transformer.blocks.%d.q_proj",
-	k: "model.transformer.blocks.%d.k_proj", v: "model.transformer.blocks.%d.v_proj",
-	o: "model.transformer.blocks.%d.attn_out", mlpNorm: "model.transformer.blocks.%d.ff_norm",
-	gate: "model.transformer.blocks.%d.ff_proj", up: "model.transformer.blocks.%d.up_proj", down: "model.transformer.blocks.%d.ff_out",
-}
-
-func (c *Config) names() names {
-	if c.Family == FamilyLLaDA {
-		return lladaNames
-	}
-	return hfNames
-}
-
 // bind takes every tensor the config implies out of the files.
-func (m *Model) bind(w weights) error {
+func (m *Model) bind(w *Weights) error {
 	c := &m.cfg
-	n := c.names()
+	n := c.TensorNames()
 	var err error
 	vec := func(name string, size int) []float32 {
 		if err != nil {
 			return nil
 		}
 		var v []float32
-		v, err = w.tensor(name, size)
+		v, err = w.Float32(name, size)
 		return v
 	}
 	lin := func(base string, out, in int, bias bool) linear {
@@ -362,39 +165,39 @@ func (m *Model) bind(w weights) error {
 		if err != nil {
 			return l
 		}
-		if l.w, err = w.tensor(base+".weight", out, in); err != nil {
+		if l.w, err = w.Float32(base+".weight", out, in); err != nil {
 			return l
 		}
 		if bias {
-			l.b, err = w.tensor(base+".bias", out)
+			l.b, err = w.Float32(base+".bias", out)
 		}
 		return l
 	}
-	if m.embed, err = w.tensor(n.embed, c.Vocab, c.Hidden); err != nil {
+	if m.embed, err = w.Float32(n.Embed+".weight", c.Vocab, c.Hidden); err != nil {
 		return err
 	}
 	qd, kvd := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	m.layers = make([]layer, c.Layers)
 	for i := range m.layers {
 		L := &m.layers[i]
-		L.attnNorm = vec(fmt.Sprintf(n.attnNorm, i)+".weight", c.Hidden)
-		L.q = lin(fmt.Sprintf(n.q, i), qd, c.Hidden, c.QKVBias)
-		L.k = lin(fmt.Sprintf(n.k, i), kvd, c.Hidden, c.QKVBias)
-		L.v = lin(fmt.Sprintf(n.v, i), kvd, c.Hidden, c.QKVBias)
-		L.o = lin(fmt.Sprintf(n.o, i), c.Hidden, qd, c.OutBias)
-		L.mlpNorm = vec(fmt.Sprintf(n.mlpNorm, i)+".weight", c.Hidden)
-		L.gate = lin(fmt.Sprintf(n.gate, i), c.Intermediate, c.Hidden, c.MLPBias)
-		L.up = lin(fmt.Sprintf(n.up, i), c.Intermediate, c.Hidden, c.MLPBias)
-		L.down = lin(fmt.Sprintf(n.down, i), c.Hidden, c.Intermediate, c.MLPBias)
+		L.attnNorm = vec(fmt.Sprintf(n.AttnNorm, i)+".weight", c.Hidden)
+		L.q = lin(fmt.Sprintf(n.Q, i), qd, c.Hidden, c.QKVBias)
+		L.k = lin(fmt.Sprintf(n.K, i), kvd, c.Hidden, c.QKVBias)
+		L.v = lin(fmt.Sprintf(n.V, i), kvd, c.Hidden, c.QKVBias)
+		L.o = lin(fmt.Sprintf(n.O, i), c.Hidden, qd, c.OutBias)
+		L.mlpNorm = vec(fmt.Sprintf(n.MLPNorm, i)+".weight", c.Hidden)
+		L.gate = lin(fmt.Sprintf(n.Gate, i), c.Intermediate, c.Hidden, c.MLPBias)
+		L.up = lin(fmt.Sprintf(n.Up, i), c.Intermediate, c.Hidden, c.MLPBias)
+		L.down = lin(fmt.Sprintf(n.Down, i), c.Hidden, c.Intermediate, c.MLPBias)
 		if err != nil {
 			return err
 		}
 	}
-	m.norm = vec(n.norm, c.Hidden)
+	m.norm = vec(n.Norm+".weight", c.Hidden)
 	if c.Tied {
 		m.head = linear{w: m.embed, out: c.Vocab, in: c.Hidden}
 	} else {
-		m.head = lin(strings.TrimSuffix(n.head, ".weight"), c.Vocab, c.Hidden, c.MLPBias && c.Family == FamilyLLaDA)
+		m.head = lin(n.Head, c.Vocab, c.Hidden, c.MLPBias && c.Family == FamilyLLaDA)
 	}
 	return err
 }

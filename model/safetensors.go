@@ -138,7 +138,7 @@ func parseSafetensors(name string, buf []byte) (*stFile, error) {
 }
 
 // floats returns the tensor as float32s: a view of the file's bytes for an
-// aligned F32 tensor (no copy, the mapping stays alive with the model),
+// aligned F32 tensor (no copy: valid while the file's Weights are open),
 // widened copies of F16 and BF16.
 func (t *tensorInfo) floats(file string) ([]float32, error) {
 	n := len(t.data) / 2
@@ -170,6 +170,23 @@ func (t *tensorInfo) floats(file string) ([]float32, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("%w: %s: tensor %q: dtype %s (want F32, F16 or BF16)", ErrSafetensors, file, t.Name, t.DType)
+}
+
+// bf16Bits returns a BF16 tensor's bits: a view of the file's bytes when
+// aligned, as floats does for F32, else a copy.
+func (t *tensorInfo) bf16Bits() []uint16 {
+	n := len(t.data) / 2
+	if n == 0 {
+		return nil
+	}
+	if uintptr(unsafe.Pointer(&t.data[0]))%2 == 0 && littleEndian {
+		return unsafe.Slice((*uint16)(unsafe.Pointer(&t.data[0])), n)
+	}
+	out := make([]uint16, n)
+	for i := range out {
+		out[i] = binary.LittleEndian.Uint16(t.data[2*i:])
+	}
+	return out
 }
 
 var littleEndian = func() bool {
