@@ -1,99 +1,201 @@
 package gpu
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
+
+	"github.com/unmask/unmask/model"
 )
 
-// safetensors builds a file from a header and a body.
-func safetensors(header string, body []byte) []byte {
-	b := binary.LittleEndian.AppendUint64(nil, uint64(len(header)))
-	return append(append(b, header...), body...)
-}
-
-func TestParseSafetensorsErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		data []byte
-		want string
-	}{
-		{"empty", nil, "shorter than the header length"},
-		{"header past the end", binary.LittleEndian.AppendUint64(nil, 100), "header of 100 bytes"},
-		{"bad json", safetensors("{", nil), "header"},
-		{"bad dtype", safetensors(`{"w":{"dtype":"I8","shape":[1],"data_offsets":[0,1]}}`, []byte{1}), "dtype I8"},
-		{"offsets past the body", safetensors(`{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`, make([]byte, 4)), "offsets"},
-		{"size mismatch", safetensors(`{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`, make([]byte, 8)), "offsets"},
-		{"negative shape", safetensors(`{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}}`, nil), "shape"},
-		{"reversed offsets", safetensors(`{"w":{"dtype":"BF16","shape":[0],"data_offsets":[4,0]}}`, make([]byte, 4)), "offsets"},
-	} {
-		ck := &checkpoint{tensors: map[string]hostTensor{}}
-		err := ck.parse("m.safetensors", tc.data, false)
-		if !errors.Is(err, ErrCheckpoint) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: parse = %v, want ErrCheckpoint mentioning %q", tc.name, err, tc.want)
-		}
-	}
-}
-
-func TestParseSafetensorsTypes(t *testing.T) {
-	f32 := []float32{1.5, -2.25, 3.1415927, 1e-3}
-	var body []byte
-	for _, v := range f32 {
-		body = binary.LittleEndian.AppendUint32(body, math.Float32bits(v))
-	}
-	f16 := []uint16{0x3c00, 0xc000, 0x0001, 0x7c00} // 1, -2, smallest subnormal, +Inf
-	for _, h := range f16 {
-		body = binary.LittleEndian.AppendUint16(body, h)
-	}
-	bf := []uint16{0x3f80, 0xc0a0} // 1, -5
-	for _, h := range bf {
-		body = binary.LittleEndian.AppendUint16(body, h)
-	}
-	hdr, _ := json.Marshal(map[string]any{
-		"__metadata__": map[string]string{"format": "pt"},
-		"m32":          map[string]any{"dtype": "F32", "shape": []int{2, 2}, "data_offsets": []int{0, 16}},
-		"v16":          map[string]any{"dtype": "F16", "shape": []int{4}, "data_offsets": []int{16, 24}},
-		"mbf":          map[string]any{"dtype": "BF16", "shape": []int{1, 2}, "data_offsets": []int{24, 28}},
-	})
-	for _, asBF16 := range []bool{false, true} {
-		ck := &checkpoint{tensors: map[string]hostTensor{}}
-		if err := ck.parse("m.safetensors", safetensors(string(hdr), body), asBF16); err != nil {
-			t.Fatal(err)
-		}
-		m32, err := ck.tensor("m32", 2, 2)
+// TestLoadReferenceWeights: each weight of the backend holds the tensor its
+// slot names, in the type the options ask for — matrices bf16 (rounded to
+// nearest even) or f32, vectors f32 — and a tied head is the embedding.
+func TestLoadReferenceWeights(t *testing.T) {
+	for _, dir := range fixtures {
+		ws, err := model.OpenWeightsDir(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, v := range f32 {
-			if asBF16 {
-				if m32.bf16 == nil || m32.bf16[i] != toBF16(v) {
-					t.Errorf("bf16 m32[%d] = %v, want %#x", i, m32.bf16, toBF16(v))
+		c := ws.Config()
+		n := c.TensorNames()
+		for _, wt := range []string{"f32", "bf16"} {
+			b, err := LoadReference(os.DirFS(dir), Options{Weights: wt})
+			if err != nil {
+				t.Fatalf("%s %s: %v", dir, wt, err)
+			}
+			name := dir + " " + wt
+			checkVec := func(tensor string, v vec) {
+				t.Helper()
+				want, err := ws.Float32(tensor, len(v.h))
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
 				}
-			} else if m32.f32[i] != v {
-				t.Errorf("m32[%d] = %g, want %g", i, m32.f32[i], v)
+				for i := range want {
+					if v.h[v.off+i] != want[i] {
+						t.Fatalf("%s: %s[%d] = %g, want %g", name, tensor, i, v.h[v.off+i], want[i])
+					}
+				}
 			}
-		}
-		v16, _ := ck.tensor("v16", 4) // vectors stay f32
-		for i, want := range []float32{1, -2, float32(math.Ldexp(1, -24)), float32(math.Inf(1))} {
-			if v16.f32[i] != want {
-				t.Errorf("bf16=%v: f16 v16[%d] = %g, want %g", asBF16, i, v16.f32[i], want)
+			checkMat := func(base string, w *weight, out, in int, bias bool) {
+				t.Helper()
+				if w.out != out || w.in != in || w.bf16 != (wt == "bf16") {
+					t.Fatalf("%s: %s is %dx%d bf16=%v, want %dx%d in %s", name, base, w.out, w.in, w.bf16, out, in, wt)
+				}
+				want, err := ws.Float32(base+".weight", out, in)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if w.bf16 {
+					if w.h32 != nil || len(w.h16) != out*in {
+						t.Fatalf("%s: %s: %d bf16 and %d f32 values, want %d bf16", name, base, len(w.h16), len(w.h32), out*in)
+					}
+					for i, f := range want {
+						if w.h16[i] != toBF16(f) {
+							t.Fatalf("%s: %s[%d] = %#04x, want %#04x (%g rounded)", name, base, i, w.h16[i], toBF16(f), f)
+						}
+					}
+				} else {
+					if w.h16 != nil || len(w.h32) != out*in {
+						t.Fatalf("%s: %s: %d bf16 and %d f32 values, want %d f32", name, base, len(w.h16), len(w.h32), out*in)
+					}
+					for i, f := range want {
+						if w.h32[i] != f {
+							t.Fatalf("%s: %s[%d] = %g, want %g", name, base, i, w.h32[i], f)
+						}
+					}
+				}
+				if (w.bias != nil) != bias {
+					t.Fatalf("%s: %s has a bias: %v, want %v", name, base, w.bias != nil, bias)
+				}
+				if bias {
+					checkVec(base+".bias", *w.bias)
+				}
 			}
+			qd, kvd := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+			checkMat(n.Embed, b.embed, c.Vocab, c.Hidden, false)
+			for i, L := range b.layers {
+				checkVec(fmt.Sprintf(n.AttnNorm, i)+".weight", L.attnNorm)
+				checkMat(fmt.Sprintf(n.Q, i), L.q, qd, c.Hidden, c.QKVBias)
+				checkMat(fmt.Sprintf(n.K, i), L.k, kvd, c.Hidden, c.QKVBias)
+				checkMat(fmt.Sprintf(n.V, i), L.v, kvd, c.Hidden, c.QKVBias)
+				checkMat(fmt.Sprintf(n.O, i), L.o, c.Hidden, qd, c.OutBias)
+				checkVec(fmt.Sprintf(n.MLPNorm, i)+".weight", L.mlpNorm)
+				checkMat(fmt.Sprintf(n.Gate, i), L.gate, c.Intermediate, c.Hidden, c.MLPBias)
+				checkMat(fmt.Sprintf(n.Up, i), L.up, c.Intermediate, c.Hidden, c.MLPBias)
+				checkMat(fmt.Sprintf(n.Down, i), L.down, c.Hidden, c.Intermediate, c.MLPBias)
+			}
+			checkVec(n.Norm+".weight", b.norm)
+			if c.Tied {
+				if b.head != b.embed {
+					t.Errorf("%s: tied head is not the embedding", name)
+				}
+			} else {
+				checkMat(n.Head, b.head, c.Vocab, c.Hidden, c.MLPBias && c.Family == model.FamilyLLaDA)
+			}
+			b.Close()
 		}
-		mbf, _ := ck.tensor("mbf", 1, 2)
-		if asBF16 && (mbf.bf16[0] != 0x3f80 || mbf.bf16[1] != 0xc0a0) {
-			t.Errorf("bf16 kept as bits: %#x", mbf.bf16)
+		ws.Close()
+	}
+}
+
+// fixtureFS copies a fixture folder into memory for tests to break.
+func fixtureFS(t *testing.T, dir string) fstest.MapFS {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	for _, name := range []string{"config.json", "model.safetensors"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !asBF16 && (mbf.f32[0] != 1 || mbf.f32[1] != -5) {
-			t.Errorf("bf16 widened: %v", mbf.f32)
+		fsys[name] = &fstest.MapFile{Data: b}
+	}
+	return fsys
+}
+
+// editHeader rewrites a safetensors header, keeping the data.
+func editHeader(t *testing.T, b []byte, f func(h map[string]map[string]any)) []byte {
+	t.Helper()
+	n := binary.LittleEndian.Uint64(b)
+	var h map[string]map[string]any
+	if err := json.Unmarshal(b[8:8+n], &h); err != nil {
+		t.Fatal(err)
+	}
+	f(h)
+	nh, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := binary.LittleEndian.AppendUint64(nil, uint64(len(nh)))
+	return append(append(out, nh...), b[8+n:]...)
+}
+
+// TestLoadReferenceErrors: a broken checkpoint is an error naming the file
+// and tensor, in either weight type: model.ErrSafetensors for the files
+// (package model reads them), ErrCheckpoint for shapes this engine cannot
+// run.
+func TestLoadReferenceErrors(t *testing.T) {
+	const up, norm = "model.layers.1.mlp.up_proj.weight", "model.norm.weight"
+	st := func(f func(t *testing.T, b []byte) []byte) func(*testing.T, fstest.MapFS) {
+		return func(t *testing.T, fsys fstest.MapFS) {
+			fsys["model.safetensors"].Data = f(t, fsys["model.safetensors"].Data)
 		}
-		if _, err := ck.tensor("m32", 4); !errors.Is(err, ErrCheckpoint) {
-			t.Errorf("tensor with the wrong shape = %v", err)
-		}
-		if _, err := ck.tensor("nope", 1); !errors.Is(err, ErrCheckpoint) {
-			t.Errorf("missing tensor = %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*testing.T, fstest.MapFS)
+		is   error
+		want []string
+	}{
+		{"truncated", st(func(t *testing.T, b []byte) []byte { return b[:len(b)-10] }),
+			model.ErrSafetensors, []string{"model.safetensors", "truncated"}},
+		{"header past the end", st(func(t *testing.T, b []byte) []byte {
+			return binary.LittleEndian.AppendUint64(nil, 1<<40)
+		}), model.ErrSafetensors, []string{"model.safetensors", "header length"}},
+		{"wrong shape", st(func(t *testing.T, b []byte) []byte {
+			return editHeader(t, b, func(h map[string]map[string]any) { h[up]["shape"] = []int{32, 48} })
+		}), model.ErrSafetensors, []string{"model.safetensors", up, "shape [32 48]", "want [48 32]"}},
+		{"missing tensor", st(func(t *testing.T, b []byte) []byte {
+			return editHeader(t, b, func(h map[string]map[string]any) { delete(h, norm) })
+		}), model.ErrSafetensors, []string{norm, "missing from", "model.safetensors"}},
+		{"integer matrix", st(func(t *testing.T, b []byte) []byte {
+			return editHeader(t, b, func(h map[string]map[string]any) { h[up]["dtype"] = "I32" })
+		}), model.ErrSafetensors, []string{"model.safetensors", up, "I32"}},
+		{"index escapes the folder", func(t *testing.T, fsys fstest.MapFS) {
+			fsys["model.safetensors.index.json"] = &fstest.MapFile{Data: []byte(`{"weight_map":{"model.norm.weight":"../model.safetensors"}}`)}
+		}, model.ErrSafetensors, []string{"model.safetensors.index.json", norm, "shard name"}},
+		{"odd intermediate size", func(t *testing.T, fsys fstest.MapFS) {
+			fsys["config.json"].Data = bytes.Replace(fsys["config.json"].Data, []byte(`"intermediate_size": 48`), []byte(`"intermediate_size": 47`), 1)
+		}, ErrCheckpoint, []string{"intermediate 47"}},
+		{"no config", func(t *testing.T, fsys fstest.MapFS) { delete(fsys, "config.json") },
+			fs.ErrNotExist, []string{"config.json"}},
+	} {
+		for _, wt := range []string{"f32", "bf16"} {
+			fsys := fixtureFS(t, fixtures[0])
+			tc.edit(t, fsys)
+			b, err := LoadReference(fsys, Options{Weights: wt})
+			if err == nil {
+				b.Close()
+				t.Errorf("%s (%s): LoadReference succeeded, want an error", tc.name, wt)
+				continue
+			}
+			if !errors.Is(err, tc.is) || !strings.HasPrefix(err.Error(), "gpu: ") {
+				t.Errorf("%s (%s): error %v, want a gpu error wrapping %v", tc.name, wt, err, tc.is)
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("%s (%s): error %q does not mention %q", tc.name, wt, err, s)
+				}
+			}
 		}
 	}
 }
@@ -116,18 +218,4 @@ func TestToBF16(t *testing.T) {
 	if got := toBF16(float32(math.NaN())); bf16f(got) == bf16f(got) {
 		t.Errorf("toBF16(NaN) = %#x is not NaN", got)
 	}
-}
-
-func FuzzParseSafetensors(f *testing.F) {
-	f.Add(safetensors(`{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, make([]byte, 4)))
-	f.Add(safetensors(`{"w":{"dtype":"BF16","shape":[2,1],"data_offsets":[0,4]}}`, make([]byte, 4)))
-	f.Add([]byte{8, 0, 0, 0, 0, 0, 0, 0, '{', '}'})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, bf := range []bool{false, true} {
-			ck := &checkpoint{tensors: map[string]hostTensor{}}
-			if err := ck.parse("f", data, bf); err != nil && !errors.Is(err, ErrCheckpoint) {
-				t.Fatalf("parse error %v does not wrap ErrCheckpoint", err)
-			}
-		}
-	})
 }

@@ -12,6 +12,8 @@ import (
 	"unsafe"
 
 	"gorgonia.org/cu"
+
+	"github.com/unmask/unmask/model"
 )
 
 // kernelsPTX is kernels.cu compiled by `go generate` (nvcc 11.8, compute_80).
@@ -31,10 +33,12 @@ func Load(fsys fs.FS, opts Options) (*Backend, error) {
 	default:
 		return nil, fmt.Errorf("gpu: matmul %q: want auto, kernel or cublas", opts.Matmul)
 	}
-	ck, err := readCheckpoint(fsys, bf)
+	w, err := model.OpenWeights(fsys)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gpu: %w", err)
 	}
+	// Every tensor is on the device once newBackend returns.
+	defer w.Close()
 	e, err := newCUDAExec(opts.Matmul)
 	if err != nil {
 		return nil, err
@@ -42,7 +46,7 @@ func Load(fsys fs.FS, opts Options) (*Backend, error) {
 	var b *Backend
 	err = e.do(func() error {
 		var err error
-		b, err = newBackend(ck, e, e.uploadWeight, nil)
+		b, err = newBackend(w, bf, e, e.uploadWeight, nil)
 		return err
 	})
 	if err != nil {

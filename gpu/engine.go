@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sync"
@@ -39,6 +40,10 @@ func (o *Options) bf16() (bool, error) {
 	return false, fmt.Errorf("gpu: weights %q: want bf16 or f32", o.Weights)
 }
 
+// ErrCheckpoint reports a checkpoint this engine cannot run (its shapes);
+// errors in the files themselves wrap model.ErrSafetensors.
+var ErrCheckpoint = errors.New("gpu: bad checkpoint")
+
 // A layer holds one transformer block's weights on the executor's side.
 type layer struct {
 	attnNorm, mlpNorm vec     // [hidden]
@@ -75,46 +80,53 @@ func LoadReference(fsys fs.FS, opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	ck, err := readCheckpoint(fsys, bf)
+	w, err := model.OpenWeights(fsys)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gpu: %w", err)
 	}
-	return newBackend(ck, hostExec{}, nil, nil)
+	// The host matrices may be views of w's files: Close releases them.
+	return newBackend(w, bf, hostExec{}, nil, w.Close)
 }
 
 // uploader moves host tensors to the executor (nil: they stay on the host).
 type uploader func(w *weight) error
 
-// newBackend binds a checkpoint's tensors to weights on executor x.
-func newBackend(ck *checkpoint, x executor, up uploader, release func() error) (*Backend, error) {
-	c := ck.cfg
+// newBackend binds a checkpoint's tensors to weights on executor x:
+// matrices in bf16 or f32 as bf16 says, vectors in f32. release runs at
+// Close, also when newBackend fails.
+func newBackend(ws *model.Weights, bf16 bool, x executor, up uploader, release func() error) (*Backend, error) {
+	c := ws.Config()
 	b := &Backend{cfg: c, x: x, invFreq: invFreqs(&c), release: release, live: map[*session]struct{}{}}
-	n := namesFor(&c)
+	n := c.TensorNames()
 	var err error
 	vecOf := func(name string, size int) vec {
 		if err != nil {
 			return vec{}
 		}
-		var t hostTensor
-		if t, err = ck.tensor(name, size); err != nil {
+		var h []float32
+		if h, err = ws.Float32(name, size); err != nil {
 			return vec{}
 		}
 		var v vec
 		if v, err = x.alloc(size); err != nil {
 			return vec{}
 		}
-		err = x.upload(v, t.f32)
+		err = x.upload(v, h)
 		return v
 	}
 	mat := func(base string, out, in int, bias bool) *weight {
 		if err != nil {
 			return nil
 		}
-		var t hostTensor
-		if t, err = ck.tensor(base+".weight", out, in); err != nil {
+		w := &weight{out: out, in: in, bf16: bf16}
+		if bf16 {
+			w.h16, err = ws.BF16(base+".weight", out, in)
+		} else {
+			w.h32, err = ws.Float32(base+".weight", out, in)
+		}
+		if err != nil {
 			return nil
 		}
-		w := &weight{out: out, in: in, bf16: t.bf16 != nil, h16: t.bf16, h32: t.f32}
 		if bias {
 			bv := vecOf(base+".bias", out)
 			w.bias = &bv
@@ -122,7 +134,6 @@ func newBackend(ck *checkpoint, x executor, up uploader, release func() error) (
 		if err == nil && up != nil {
 			err = up(w)
 		}
-		delete(ck.tensors, base+".weight") // let the host copy go once uploaded
 		return w
 	}
 	fail := func(err error) (*Backend, error) {
@@ -132,26 +143,26 @@ func newBackend(ck *checkpoint, x executor, up uploader, release func() error) (
 	if c.Hidden%2 != 0 || c.Intermediate%2 != 0 || c.HeadDim > 256 {
 		return fail(fmt.Errorf("%w: hidden %d and intermediate %d must be even, head_dim %d at most 256", ErrCheckpoint, c.Hidden, c.Intermediate, c.HeadDim))
 	}
-	b.embed = mat(n.embed[:len(n.embed)-len(".weight")], c.Vocab, c.Hidden, false)
+	b.embed = mat(n.Embed, c.Vocab, c.Hidden, false)
 	qd, kvd := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	b.layers = make([]layer, c.Layers)
 	for i := range b.layers {
 		L := &b.layers[i]
-		L.attnNorm = vecOf(fmt.Sprintf(n.attnNorm, i)+".weight", c.Hidden)
-		L.q = mat(fmt.Sprintf(n.q, i), qd, c.Hidden, c.QKVBias)
-		L.k = mat(fmt.Sprintf(n.k, i), kvd, c.Hidden, c.QKVBias)
-		L.v = mat(fmt.Sprintf(n.v, i), kvd, c.Hidden, c.QKVBias)
-		L.o = mat(fmt.Sprintf(n.o, i), c.Hidden, qd, c.OutBias)
-		L.mlpNorm = vecOf(fmt.Sprintf(n.mlpNorm, i)+".weight", c.Hidden)
-		L.gate = mat(fmt.Sprintf(n.gate, i), c.Intermediate, c.Hidden, c.MLPBias)
-		L.up = mat(fmt.Sprintf(n.up, i), c.Intermediate, c.Hidden, c.MLPBias)
-		L.down = mat(fmt.Sprintf(n.down, i), c.Hidden, c.Intermediate, c.MLPBias)
+		L.attnNorm = vecOf(fmt.Sprintf(n.AttnNorm, i)+".weight", c.Hidden)
+		L.q = mat(fmt.Sprintf(n.Q, i), qd, c.Hidden, c.QKVBias)
+		L.k = mat(fmt.Sprintf(n.K, i), kvd, c.Hidden, c.QKVBias)
+		L.v = mat(fmt.Sprintf(n.V, i), kvd, c.Hidden, c.QKVBias)
+		L.o = mat(fmt.Sprintf(n.O, i), c.Hidden, qd, c.OutBias)
+		L.mlpNorm = vecOf(fmt.Sprintf(n.MLPNorm, i)+".weight", c.Hidden)
+		L.gate = mat(fmt.Sprintf(n.Gate, i), c.Intermediate, c.Hidden, c.MLPBias)
+		L.up = mat(fmt.Sprintf(n.Up, i), c.Intermediate, c.Hidden, c.MLPBias)
+		L.down = mat(fmt.Sprintf(n.Down, i), c.Hidden, c.Intermediate, c.MLPBias)
 	}
-	b.norm = vecOf(n.norm, c.Hidden)
+	b.norm = vecOf(n.Norm+".weight", c.Hidden)
 	if c.Tied {
 		b.head = b.embed
 	} else {
-		b.head = mat(n.head[:len(n.head)-len(".weight")], c.Vocab, c.Hidden, c.MLPBias && c.Family == model.FamilyLLaDA)
+		b.head = mat(n.Head, c.Vocab, c.Hidden, c.MLPBias && c.Family == model.FamilyLLaDA)
 	}
 	if err != nil {
 		return fail(fmt.Errorf("gpu: %w", err))

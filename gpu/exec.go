@@ -115,13 +115,3 @@ func ropeTables(invFreq []float32, rows int) (cos, sin []float32) {
 
 // bf16f widens a bfloat16.
 func bf16f(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
-
-// toBF16 rounds to the nearest bfloat16 (ties to even), NaN kept NaN.
-func toBF16(f float32) uint16 {
-	u := math.Float32bits(f)
-	if u&0x7f800000 == 0x7f800000 && u&0x7fffff != 0 {
-		return uint16(u>>16) | 0x40
-	}
-	u += 0x7fff + (u>>16)&1
-	return uint16(u >> 16)
-}
