@@ -113,9 +113,12 @@ type Session interface {
 	// Denoise runs block after the context: bidirectionally inside the block,
 	// attending to all of the context. It fills out[i] with the prediction
 	// at block position from+i, for i < len(out). The context is unchanged.
+	// An empty or too long block, or positions outside it, is an error
+	// wrapping ErrBlockSize.
 	Denoise(ctx context.Context, block []int32, from int, out []Prediction) error
 
-	// Truncate cuts the context back to its first n tokens.
+	// Truncate cuts the context back to its first n tokens; n outside
+	// [0, tokens held] is an error wrapping ErrContextFull.
 	Truncate(n int) error
 
 	Close() error

@@ -217,7 +217,7 @@ func (s *session) Denoise(ctx context.Context, block []int32, from int, out []en
 		return fmt.Errorf("model: Denoise block of %d tokens (session allows 1..%d): %w", len(block), s.maxBlk, engine.ErrBlockSize)
 	}
 	if from < 0 || from+len(out) > len(block) {
-		return fmt.Errorf("model: Denoise: positions %d..%d outside the block of %d", from, from+len(out), len(block))
+		return fmt.Errorf("model: Denoise: positions %d..%d outside the block of %d: %w", from, from+len(out), len(block), engine.ErrBlockSize)
 	}
 	for i := range out {
 		if cap(out[i].Candidates) < s.topK {
@@ -260,7 +260,7 @@ func (s *session) Truncate(n int) error {
 		return engine.ErrClosed
 	}
 	if n < 0 || n > len(s.tokens) {
-		return fmt.Errorf("model: Truncate(%d) of a context of %d tokens", n, len(s.tokens))
+		return fmt.Errorf("model: Truncate(%d) of a context of %d tokens: %w", n, len(s.tokens), engine.ErrContextFull)
 	}
 	s.tokens = s.tokens[:n]
 	return nil
