@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/unmask/unmask/completion"
+	"github.com/unmask/unmask/lsp/lsptest"
+	"github.com/unmask/unmask/model"
+)
+
+// benchModel returns the checkpoint the latency benchmark runs: the folder
+// in $UNMASK_BENCH_MODEL, else the embedded default, else (until a default
+// model is embedded) the tiny random test checkpoint, named in the metric.
+func benchModel(b *testing.B) (dir, name string) {
+	if d := os.Getenv("UNMASK_BENCH_MODEL"); d != "" {
+		return d, filepath.Base(d)
+	}
+	if m, _, err := model.Open(""); err == nil {
+		m.Close()
+		return "", "default"
+	} else if !errors.Is(err, model.ErrNoDefault) {
+		b.Fatal(err)
+	}
+	return tinyModel(b), "tiny-random"
+}
+
+func percentiles(samples []time.Duration) (p50, p95 float64) {
+	slices.Sort(samples)
+	p := func(q int) float64 {
+		return float64(samples[min(len(samples)*q/100, len(samples)-1)].Microseconds()) / 1000
+	}
+	return p(50), p(95)
+}
+
+// BenchmarkInlineCompletion (README, Benchmarks/Latency) drives the built server over pipes: each
+// iteration types a new line at the cursor in a 4,000-line Go file
+// (a cache miss: a context no completion was made for) and asks for an
+// inline completion, with the default settings. The reference beside it,
+// in-process, is the same completion.Engine call without JSON-RPC.
+func BenchmarkInlineCompletion(b *testing.B) {
+	dir, name := benchModel(b)
+	data, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", "net", "http", "server.go"))
+	if err != nil {
+		b.Skip(err)
+	}
+	src := string(data)
+	// The cursor: an empty line opened in the body of conn.serve.
+	off := strings.Index(src, "func (c *conn) serve(ctx context.Context) {")
+	off += strings.Index(src[off:], "\n") + 1
+	src = src[:off] + "\t\n" + src[off:]
+	line := strings.Count(src[:off], "\n")
+
+	b.Run("server/"+name, func(b *testing.B) {
+		s := startServer(b, "--model", dir)
+		c := lsptest.New(s.stdout, s.stdin)
+		ctx := context.Background()
+		if m, err := c.Call(ctx, "initialize", map[string]any{"processId": nil, "capabilities": map[string]any{}}); err != nil || m.Error != nil {
+			b.Fatal(err, m.Error)
+		}
+		c.Notify("initialized", struct{}{})
+		uri := "file:///bench/server.go"
+		c.Notify("textDocument/didOpen", map[string]any{"textDocument": map[string]any{
+			"uri": uri, "languageId": "go", "version": 1, "text": src}})
+		ask := func(l int) time.Duration {
+			start := time.Now()
+			m, err := c.Call(ctx, "textDocument/inlineCompletion", map[string]any{"textDocument": map[string]any{"uri": uri},
+				"position": map[string]any{"line": l, "character": 1}, "context": map[string]any{"triggerKind": 2}})
+			if err != nil || m.Error != nil {
+				b.Fatal(err, m.Error)
+			}
+			return time.Since(start)
+		}
+		ask(line) // the model loads in the background: wait for it
+		var samples []time.Duration
+		v := 1
+		for b.Loop() {
+			v++
+			c.Notify("textDocument/didChange", map[string]any{
+				"textDocument": map[string]any{"uri": uri, "version": v},
+				"contentChanges": []any{map[string]any{"range": map[string]any{
+					"start": map[string]any{"line": line, "character": 1}, "end": map[string]any{"line": line, "character": 1}},
+					"text": fmt.Sprintf("n%d := %d\n\t", v, v)}}})
+			line++
+			samples = append(samples, ask(line))
+		}
+		p50, p95 := percentiles(samples)
+		b.ReportMetric(p50, "p50-ms")
+		b.ReportMetric(p95, "p95-ms")
+		c.Call(ctx, "shutdown", nil)
+		c.Notify("exit", nil)
+	})
+	b.Run("in-process/"+name, func(b *testing.B) {
+		f, err := openFiller(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		e := &completion.Engine{Filler: f, Cache: f.Cache}
+		doc := completion.NewDocument("file:///bench/server.go", "go", 1, src)
+		defer doc.Close()
+		var samples []time.Duration
+		v := int32(1)
+		l := uint32(line)
+		for b.Loop() {
+			v++
+			p := completion.Position{Line: l, Character: 1}
+			if err := doc.Apply(v, []completion.Change{{Range: &completion.Range{Start: p, End: p}, Text: fmt.Sprintf("n%d := %d\n\t", v, v)}}, completion.UTF16); err != nil {
+				b.Fatal(err)
+			}
+			l++
+			start := time.Now()
+			if _, err := e.Complete(context.Background(), completion.Request{Doc: doc,
+				Position: completion.Position{Line: l, Character: 1}, Encoding: completion.UTF16,
+				Settings: completion.DefaultSettings()}); err != nil {
+				b.Fatal(err)
+			}
+			samples = append(samples, time.Since(start))
+		}
+		p50, p95 := percentiles(samples)
+		b.ReportMetric(p50, "p50-ms")
+		b.ReportMetric(p95, "p95-ms")
+	})
+}
