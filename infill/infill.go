@@ -127,6 +127,13 @@ type Settings struct {
 	// (Stop "line"): a mid-line completion keeps one line, so the tokens
 	// past it would cost forward passes for nothing.
 	StopAtNewline bool
+	// LeftmostFallback changes what a threshold schedule commits in a
+	// step where no masked position reaches the threshold: the leftmost
+	// open position (the autoregressive order) instead of the most
+	// confident one. An unsure model then writes left to right, each
+	// token conditioned on the ones before it, and still commits in
+	// parallel wherever it is sure.
+	LeftmostFallback bool
 }
 
 // DefaultSettings returns the settings a request gets when it has no

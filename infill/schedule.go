@@ -189,6 +189,15 @@ func selectCommits(ch []choice, s Settings, c *canvas) []choice {
 		for n < len(ch) && ch[n].score >= s.Threshold-scoreSlack {
 			n++
 		}
+		if n == 0 && s.LeftmostFallback {
+			i := 0
+			for j := range ch {
+				if ch[j].pos < ch[i].pos {
+					i = j
+				}
+			}
+			return ch[i : i+1]
+		}
 	}
 	n = max(n, 1)
 	return ch[:min(n, len(ch))]

@@ -514,3 +514,18 @@ func TestStopAtNewline(t *testing.T) {
 		})
 	}
 }
+
+// With LeftmostFallback, a step where nothing reaches τ commits the
+// leftmost open position instead of the best one; positions above τ still
+// commit together.
+func TestLeftmostFallback(t *testing.T) {
+	b := &fakeBackend{info: ourInfo(3), script: table(
+		[]dist{d1('x', 0.4), d1('y', 0.5), d1('z', 0.6)},
+		[]dist{d1('x', 0.4), d1('y', 0.95), d1('z', 0.97)},
+	)}
+	res, _ := decode(t, b, Request{Prefix: "P", Settings: settings(func(s *Settings) { s.MaxTokens = 3; s.LeftmostFallback = true })})
+	checkDraft(t, res.Draft, []int32{'x', 'y', 'z'}, []int32{1, 2, 2})
+	if res.Text != "xyz" || res.Stats.Forwards != 2 {
+		t.Errorf("Infill = %q (%d forwards), want xyz (2)", res.Text, res.Stats.Forwards)
+	}
+}

@@ -45,6 +45,7 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	revise := fs.Float64("revise-below", 0, "re-mask committed tokens whose probability falls below this (0 = off)")
 	budget := fs.Duration("budget", 0, "time budget (0 = none); running out returns what is committed")
 	middle := fs.Int("middle-length", 0, "bidirectional checkpoints: first mask length (0 = one block)")
+	leftmost := fs.Bool("leftmost-fallback", def.LeftmostFallback, "threshold schedules: a step with nothing above the threshold commits the leftmost open position, not the most confident")
 	asJSON := fs.Bool("json", false, "print the middle with its stop reason and stats as JSON")
 	sweep := fs.String("sweep", "", "JSONL cases {prefix, suffix, middle} (a glob: the first --cases of each file): print exact match and tokens per forward for each schedule instead")
 	sweepN := fs.Int("cases", 0, "with --sweep: use the first N cases of each file (0 = all)")
@@ -127,7 +128,7 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	s.Schedule = infill.Schedule(*schedule)
 	s.Threshold, s.PerStep, s.MaxTokens, s.BlockSize = *threshold, *perStep, *maxTokens, *blockSize
 	s.Temperature, s.TopP, s.Seed, s.ReviseBelow = *temperature, *topP, *seed, *revise
-	s.TimeBudget, s.MiddleLength = *budget, *middle
+	s.TimeBudget, s.MiddleLength, s.LeftmostFallback = *budget, *middle, *leftmost
 	res, err := infill.New(m, tok).Infill(context.Background(), infill.Request{Prefix: prefix, Suffix: suffix, Settings: s})
 	if err != nil {
 		return err
@@ -221,11 +222,14 @@ func sweepSettings(maxTokens int) []sweepSetting {
 		mk("count 4/step", func(s *infill.Settings) { s.Schedule, s.PerStep = infill.Count, 4 }),
 	}
 	for _, t := range []float64{0.9, 0.7, 0.5} {
-		rows = append(rows, mk(fmt.Sprintf("confidence τ=%.2f", t), func(s *infill.Settings) { s.Threshold = t }))
+		rows = append(rows, mk(fmt.Sprintf("confidence τ=%.2f", t), func(s *infill.Settings) { s.Threshold, s.LeftmostFallback = t, false }))
+	}
+	for _, t := range []float64{0.9, 0.7, 0.5} {
+		rows = append(rows, mk(fmt.Sprintf("confidence τ=%.2f, leftmost fallback", t), func(s *infill.Settings) { s.Threshold, s.LeftmostFallback = t, true }))
 	}
 	rows = append(rows,
-		mk("confidence τ=0.90, revise below 0.3", func(s *infill.Settings) { s.ReviseBelow = 0.3 }),
-		mk("confidence τ=0.90, end anywhere (ablation)", func(s *infill.Settings) { s.FreeEnd = true }))
+		mk("confidence τ=0.90, revise below 0.3", func(s *infill.Settings) { s.ReviseBelow, s.LeftmostFallback = 0.3, false }),
+		mk("confidence τ=0.90, end anywhere (ablation)", func(s *infill.Settings) { s.FreeEnd, s.LeftmostFallback = true, false }))
 	rows = append(rows,
 		mk("margin τ=0.50", func(s *infill.Settings) { s.Schedule, s.Threshold = infill.Margin, 0.5 }),
 		mk("entropy τ=0.50", func(s *infill.Settings) { s.Schedule, s.Threshold = infill.Entropy, 0.5 }))
