@@ -24,8 +24,12 @@ e2e_server
 
 work=$(mktemp -d)
 tm=(tmux -L "unmask-e2e-$$" -f /dev/null)
+nvim_pid=
 cleanup() {
 	"${tm[@]}" kill-server 2>/dev/null || true
+	# The headless editor outlives its remote UI; the server exits with it
+	# (its stdin closes).
+	[ -z "$nvim_pid" ] || kill "$nvim_pid" 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -46,6 +50,7 @@ sock="$work/nvim.sock"
 # started through trixie's loader, Neovim cannot re-execute itself as its
 # own --embed child, which the plain TUI does.
 (cd "$work/proj" && exec "$nvim" --headless --clean -u "$work/init.lua" --listen "$sock" main.go) >"$work/nvim.out" 2>&1 &
+nvim_pid=$!
 for _ in $(seq 1 200); do [ -S "$sock" ] && break; sleep 0.05; done
 "${tm[@]}" new-session -d -s nv -x 90 -y 24 "env TERM=xterm-256color '$nvim' --remote-ui --server '$sock'"
 if [ -n "${UNMASK_SCREEN_DIR:-}" ]; then
