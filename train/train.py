@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fim import EOS, MASK, PAD, Sampler, load_docs  # noqa: E402
+from fim import EOS, MASK, PAD, Sampler, load_corpus  # noqa: E402
 from model import Config, Qwen2, build_mask, count_params  # noqa: E402
 
 
@@ -42,8 +42,8 @@ def get_args(argv=None):
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init-from", default="", help="start a new run (fresh optimizer and schedule) from another run's ckpt.pt weights; the model shape must match")
     ap.add_argument("--task", default="fim", choices=["fim", "copy"])
-    ap.add_argument("--train", default="train/data/corpus/train.jsonl")
-    ap.add_argument("--heldout", default="train/data/corpus/heldout.jsonl")
+    ap.add_argument("--train", default="train/data/corpus/train.jsonl", help="a .jsonl file, or a shards folder from `unmask data build` (its train split; DIR:SPLIT names another)")
+    ap.add_argument("--heldout", default="train/data/corpus/heldout.jsonl", help="a .jsonl file, or a shards folder (its heldout split; DIR:SPLIT names another)")
     ap.add_argument("--tokenizer", default="train/data/tokenizer.json")
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--minutes", type=float, default=0, help="run length in wall minutes; the LR and stage schedule follow the clock (0 = by --steps)")
@@ -224,10 +224,10 @@ def main(argv=None):
         from tokenizers import Tokenizer
         tok = Tokenizer.from_file(a.tokenizer)
         vocab = a.vocab or tok.get_vocab_size()
-        docs = load_docs(a.train)
+        docs = load_corpus(a.train, "train", tok)
         by_lang = {l: [d for d in docs if d["lang"] == l] for l in ("go", "python")}
         samplers = {l: Sampler(ds, tok, T, B) for l, ds in by_lang.items() if ds}
-        hdocs = load_docs(a.heldout)
+        hdocs = load_corpus(a.heldout, "heldout", tok)
         hs = Sampler(hdocs, tok, T, B)
         r = random.Random(999)
         ho_exs = [hs.example(r) for _ in range(a.eval_n)]
