@@ -57,9 +57,13 @@ func BenchmarkInlineCompletion(b *testing.B) {
 	off := strings.Index(src, "func (c *conn) serve(ctx context.Context) {")
 	off += strings.Index(src[off:], "\n") + 1
 	src = src[:off] + "\t\n" + src[off:]
-	line := strings.Count(src[:off], "\n")
+	// Each run opens src afresh, so each starts its typing at this line
+	// (runs must not share a cursor: -count and the framework's first
+	// one-iteration run would otherwise ask at lines of code, mid-line).
+	line0 := strings.Count(src[:off], "\n")
 
 	b.Run("server/"+name, func(b *testing.B) {
+		line := line0
 		s := startServer(b, "--model", dir)
 		c := lsptest.New(s.stdout, s.stdin)
 		ctx := context.Background()
@@ -109,7 +113,7 @@ func BenchmarkInlineCompletion(b *testing.B) {
 		defer doc.Close()
 		var samples []time.Duration
 		v := int32(1)
-		l := uint32(line)
+		l := uint32(line0)
 		for b.Loop() {
 			v++
 			p := completion.Position{Line: l, Character: 1}
