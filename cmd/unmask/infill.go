@@ -228,6 +228,7 @@ func sweepSettings(maxTokens int) []sweepSetting {
 		rows = append(rows, mk(fmt.Sprintf("confidence τ=%.2f, leftmost fallback", t), func(s *infill.Settings) { s.Threshold, s.LeftmostFallback = t, true }))
 	}
 	rows = append(rows,
+		mk("confidence τ=0.90, stop at the first line break", func(s *infill.Settings) { s.StopAtNewline, s.LeftmostFallback = true, false }),
 		mk("confidence τ=0.90, revise below 0.3", func(s *infill.Settings) { s.ReviseBelow, s.LeftmostFallback = 0.3, false }),
 		mk("confidence τ=0.90, end anywhere (ablation)", func(s *infill.Settings) { s.FreeEnd, s.LeftmostFallback = true, false }))
 	rows = append(rows,
