@@ -129,8 +129,9 @@ func (e *Engine) speculate(doc string, w, raw Window, text string, s Settings) {
 func (c *Cache) speculationIdle() bool { return c == nil || c.c.Speculator.Idle() }
 
 // infill runs the decoder with the document's pooled session and a draft
-// to warm-start from, and keeps a partial draft for the next request.
-func (c *Cache) infill(ctx context.Context, f *InfillFiller, doc string, req infill.Request) (infill.Result, error) {
+// to warm-start from (unless cold), and keeps a partial draft for the next
+// request.
+func (c *Cache) infill(ctx context.Context, f *InfillFiller, doc string, req infill.Request, cold bool) (infill.Result, error) {
 	if c == nil {
 		return f.Decoder.Infill(ctx, req)
 	}
@@ -148,7 +149,7 @@ func (c *Cache) infill(ctx context.Context, f *InfillFiller, doc string, req inf
 	}
 	defer c.c.Sessions.Release(doc, sess)
 	req.Session = sess.Session
-	if d, typed, ok := c.c.Drafts.Get(doc, req.Prefix, req.Suffix); ok {
+	if d, typed, ok := c.c.Drafts.Get(doc, req.Prefix, req.Suffix); ok && !cold {
 		if rest, ok := f.Decoder.DraftAfter(d, typed); ok {
 			req.Draft = rest
 		}

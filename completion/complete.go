@@ -57,6 +57,10 @@ type Settings struct {
 	// once this one is accepted (needs a Cache; background work yields to
 	// every foreground request).
 	Speculate bool
+	// ColdOnly never warm-starts a decode from an interrupted one's draft:
+	// every answer is then the one a cold decode gives (what `unmask
+	// complete` prints), at the cost of the forwards a draft would save.
+	ColdOnly bool
 	// Debounce waits before running the model, after the cache is checked
 	// (a hit is answered at once); a cancel during the wait costs nothing.
 	Debounce time.Duration

@@ -41,7 +41,7 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 	// square of the context).
 	s.MaxContext = req.Settings.ContextTokens
 	ireq := infill.Request{Prefix: req.Prefix, Suffix: req.Suffix, Settings: s}
-	res, err := f.Cache.infill(ctx, f, req.Document, ireq)
+	res, err := f.Cache.infill(ctx, f, req.Document, ireq, req.Settings.ColdOnly)
 	if err != nil {
 		return FillResult{}, err
 	}

@@ -24,6 +24,7 @@ type Config struct {
 	DebounceMs    int      `json:"debounceMs"`    // wait before running the model; a newer request cancels the wait
 	TimeBudgetMs  int      `json:"timeBudgetMs"`  // decode time limit; the committed text is answered when it runs out
 	Speculate     bool     `json:"speculate"`     // compute the completion after an accepted one in the background
+	WarmStart     bool     `json:"warmStart"`     // start a decode from an interrupted one's draft (fewer forwards; the answer may differ from a cold decode's)
 }
 
 // DefaultConfig returns the configuration used when the client sends none.
@@ -37,6 +38,7 @@ func DefaultConfig() Config {
 		DebounceMs:    0,
 		TimeBudgetMs:  int(s.TimeBudget / time.Millisecond),
 		Speculate:     true,
+		WarmStart:     true,
 	}
 }
 
@@ -108,6 +110,7 @@ func (c Config) settings() completion.Settings {
 		Threshold:     c.Threshold,
 		TimeBudget:    time.Duration(c.TimeBudgetMs) * time.Millisecond,
 		Speculate:     c.Speculate,
+		ColdOnly:      !c.WarmStart,
 		Debounce:      time.Duration(c.DebounceMs) * time.Millisecond,
 	}
 }

@@ -40,3 +40,21 @@ func TestConfigMerge(t *testing.T) {
 		}
 	}
 }
+
+// warmStart defaults on; turned off, completions never start from a draft.
+func TestConfigWarmStart(t *testing.T) {
+	c := DefaultConfig()
+	if !c.WarmStart || c.settings().ColdOnly {
+		t.Fatalf("default: WarmStart %v, ColdOnly %v; want warm starts on", c.WarmStart, c.settings().ColdOnly)
+	}
+	next, err := c.merge(map[string]any{"unmask": map[string]any{"warmStart": false}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.WarmStart || !next.settings().ColdOnly {
+		t.Errorf("warmStart false: WarmStart %v, ColdOnly %v", next.WarmStart, next.settings().ColdOnly)
+	}
+	if again, _ := next.merge(map[string]any{"maxTokens": 8}); again.WarmStart {
+		t.Error("an absent warmStart turned warm starts back on")
+	}
+}

@@ -41,7 +41,7 @@ cp -r editors/testdata/gofile "$work/proj"
 mkdir -p "$work/config/helix" "$work/pathbin"
 cp editors/helix/languages.toml "$work/config/helix/languages.toml"
 # Server settings go in the server's `config` table (initializationOptions).
-cfg="maxTokens = $max_tokens, timeBudgetMs = $budget_ms${model:+, model = \"$model\"}"
+cfg="maxTokens = $max_tokens, timeBudgetMs = $budget_ms, warmStart = false${model:+, model = \"$model\"}"
 sed -i "s|^args = \\[\"serve\"\\]\$|&\nconfig = { $cfg }|" "$work/config/helix/languages.toml"
 grep -q "^config = { maxTokens" "$work/config/helix/languages.toml" || fail "could not set the server's config in languages.toml"
 ln -s "$bin" "$work/pathbin/unmask"

@@ -42,7 +42,7 @@ cat >"$work/init.lua" <<LUA
 vim.opt.runtimepath:prepend('$repo/editors/nvim')
 vim.opt.swapfile = false
 vim.lsp.set_log_level('info')
-require('unmask').setup({ cmd = { '$bin', 'serve' }, settings = { maxTokens = $max_tokens, timeBudgetMs = $budget_ms, model = '$model' ~= '' and '$model' or nil } })
+require('unmask').setup({ cmd = { '$bin', 'serve' }, settings = { maxTokens = $max_tokens, timeBudgetMs = $budget_ms, warmStart = false, model = '$model' ~= '' and '$model' or nil } })
 LUA
 export XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data"
 sock="$work/nvim.sock"

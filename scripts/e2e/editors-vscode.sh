@@ -63,6 +63,7 @@ cat >"$work/data/User/settings.json" <<JSON
   "unmask.model": $( [ -n "$model" ] && printf '"%s"' "$model" || echo null ),
   "unmask.maxTokens": $max_tokens,
   "unmask.timeBudgetMs": $budget_ms,
+  "unmask.warmStart": false,
   "editor.inlineSuggest.enabled": true,
   "editor.quickSuggestions": { "other": false, "comments": false, "strings": false },
   "editor.suggestOnTriggerCharacters": false,

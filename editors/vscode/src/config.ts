@@ -17,6 +17,7 @@ export const serverKeys = [
   'languages',
   'debounceMs',
   'timeBudgetMs',
+  'warmStart',
 ] as const;
 
 export type ServerKey = (typeof serverKeys)[number];
