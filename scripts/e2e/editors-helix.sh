@@ -45,6 +45,10 @@ cfg="maxTokens = $max_tokens, timeBudgetMs = $budget_ms, warmStart = false${mode
 sed -i "s|^args = \\[\"serve\"\\]\$|&\nconfig = { $cfg }|" "$work/config/helix/languages.toml"
 grep -q "^config = { maxTokens" "$work/config/helix/languages.toml" || fail "could not set the server's config in languages.toml"
 ln -s "$bin" "$work/pathbin/unmask"
+# The menu opens only on C-x: an automatic completion while typing (after
+# "." or a pause) would be cached, and typing through it is answered with
+# its rest from the span cache, not the cold decode `unmask complete` runs.
+printf '[editor]\nauto-completion = false\n' >"$work/config/helix/config.toml"
 
 # What the menu must offer: the server's completion after typing a text at
 # the end of the loop body's line (editors/testdata/pick.sh picks a text the
