@@ -10,6 +10,7 @@ import * as path from 'node:path';
 export const serverKeys = [
   'model',
   'device',
+  'engine',
   'maxTokens',
   'contextTokens',
   'schedule',
@@ -18,6 +19,7 @@ export const serverKeys = [
   'debounceMs',
   'timeBudgetMs',
   'warmStart',
+  'speculate',
 ] as const;
 
 export type ServerKey = (typeof serverKeys)[number];
