@@ -218,19 +218,18 @@ func (r *run) runCanvas(c *canvas, fill func() []int32) error {
 		if err := r.apply(c, out); err != nil {
 			return err
 		}
-		r.emit(c)
-		if r.s.StopAtNewline && !c.finished() && r.hasLine(r.leftRun(c)) {
+		if r.req.OnStep == nil && !r.s.StopAtNewline {
+			continue
+		}
+		// The committed text so far, decoded once for the stream and the
+		// line check.
+		text := r.d.tok.DecodePrefix(append(append([]int32(nil), r.done...), r.leftRun(c)...))
+		r.emit(c, text)
+		if r.s.StopAtNewline && !c.finished() && strings.IndexByte(text, '\n') >= 0 {
 			return errLine
 		}
 	}
 	return nil
-}
-
-// hasLine reports whether the middle, done blocks and then ids, holds a
-// line break.
-func (r *run) hasLine(ids []int32) bool {
-	text := r.d.tok.DecodePrefix(append(append([]int32(nil), r.done...), ids...))
-	return strings.IndexByte(text, '\n') >= 0
 }
 
 // apply turns one step's predictions into commits, re-masks and verdicts on
@@ -443,12 +442,12 @@ func (r *run) leftRun(c *canvas) []int32 {
 	return out
 }
 
-// emit streams the state after a step.
-func (r *run) emit(c *canvas) {
+// emit streams the state after a step; text is the committed text so far
+// (the done blocks, then c's left-to-right run).
+func (r *run) emit(c *canvas, text string) {
 	if r.req.OnStep == nil {
 		return
 	}
-	ids := append(append([]int32(nil), r.done...), r.leftRun(c)...)
 	n := len(r.done)
 	for i := 0; i < c.active && i < c.end; i++ {
 		if c.slots[i].state == committed {
@@ -456,7 +455,7 @@ func (r *run) emit(c *canvas) {
 		}
 	}
 	r.req.OnStep(Partial{
-		Text:      r.d.tok.DecodePrefix(ids),
+		Text:      text,
 		Step:      r.stats.Forwards,
 		Committed: n,
 		Masked:    c.maskedCount(),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/unmask/unmask/engine"
 )
@@ -128,7 +129,7 @@ func (r *run) contextCausal(ctx context.Context) (Result, error) {
 		if len(r.done) >= r.s.MaxTokens {
 			return r.result(nil, StopMaxTokens), nil
 		}
-		if r.s.StopAtNewline && r.hasLine(nil) {
+		if r.s.StopAtNewline && strings.IndexByte(r.d.tok.DecodePrefix(r.done), '\n') >= 0 {
 			return r.result(nil, StopLine), nil
 		}
 		known = append(known, r.done[produced:]...)
