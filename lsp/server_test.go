@@ -170,6 +170,34 @@ func TestMalformedJSON(t *testing.T) {
 	h.initialize(`{}`) // still serving
 }
 
+// TestLateDidChange sends two didChange notifications in the order Helix
+// 25.01 once did (version 3 before version 2): the server's copy must end
+// as the editor's, and the model sees it.
+func TestLateDidChange(t *testing.T) {
+	h := start(t, Options{})
+	h.initialize(`{}`)
+	uri := "file:///late.go"
+	h.open(uri, "go", "package main\n\nfunc main() {\n\t\n}\n")
+	insert := func(version, char int, text string) {
+		h.notify("textDocument/didChange", map[string]any{
+			"textDocument": map[string]any{"uri": uri, "version": version},
+			"contentChanges": []any{map[string]any{"range": map[string]any{
+				"start": map[string]any{"line": 3, "character": char}, "end": map[string]any{"line": 3, "character": char}}, "text": text}},
+		})
+	}
+	insert(3, 3, "t.")
+	insert(2, 1, "fm")
+	m := h.call("textDocument/inlineCompletion", map[string]any{
+		"textDocument": map[string]any{"uri": uri}, "position": map[string]any{"line": 3, "character": 5},
+		"context": map[string]any{"triggerKind": 2}})
+	if m.Error != nil {
+		t.Fatalf("inlineCompletion: %+v", m.Error)
+	}
+	if got := h.fill.last.Load().Prefix; !strings.HasSuffix(got, "\n\tfmt.") {
+		t.Errorf("model prefix = %q, want it to end with the line as the editor has it, \"\\tfmt.\"", got)
+	}
+}
+
 func TestCompletions(t *testing.T) {
 	h := start(t, Options{})
 	h.initialize(`{"window":{"workDoneProgress":true}}`)

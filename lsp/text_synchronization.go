@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"context"
+	"errors"
 
 	"github.com/unmask/unmask/completion"
 	"go.lsp.dev/jsonrpc2"
@@ -38,9 +39,6 @@ func (s *Server) didChange(ctx context.Context, reply jsonrpc2.Replier, req json
 	s.mu.Lock()
 	d := s.docs[p.TextDocument.URI]
 	enc := s.enc
-	if d != nil {
-		s.versions[p.TextDocument.URI] = p.TextDocument.Version
-	}
 	s.mu.Unlock()
 	if d == nil {
 		s.logMessage(protocol.MessageTypeWarning, "didChange for %s, which is not open", p.TextDocument.URI)
@@ -53,10 +51,21 @@ func (s *Server) didChange(ctx context.Context, reply jsonrpc2.Replier, req json
 			changes[i].Range = &completion.Range{Start: position(c.Range.Start), End: position(c.Range.End)}
 		}
 	}
-	if err := d.Apply(p.TextDocument.Version, changes, enc); err != nil {
+	err := d.Apply(p.TextDocument.Version, changes, enc)
+	switch {
+	case errors.Is(err, completion.ErrHeld) && !errors.Is(err, completion.ErrDropped):
+		// Most likely a notification that overtook its predecessor
+		// (Helix sends them from separate tasks): log it quietly.
+		s.logf("didChange: %v", err)
+	case err != nil:
 		// The document no longer matches the client's; say so loudly.
 		s.logMessage(protocol.MessageTypeError, "%v (the server's copy may differ from the editor's; reopen the file)", err)
 	}
+	s.mu.Lock()
+	if s.docs[p.TextDocument.URI] == d {
+		s.versions[p.TextDocument.URI] = d.Version()
+	}
+	s.mu.Unlock()
 	return reply(ctx, nil, nil)
 }
 
