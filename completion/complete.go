@@ -52,6 +52,7 @@ type Settings struct {
 	ContextTokens int           // prefix+suffix budget, in tokens
 	Schedule      string        // infill schedule name; "" = the decoder's default
 	Threshold     float64       // confidence threshold; 0 = the decoder's default
+	EndPrior      float64       // infill.Settings.EndPrior; 0 = the decoder's default, < 0 = off
 	TimeBudget    time.Duration // decode time limit; 0 = none
 	// Speculate computes, in the background, the completion that follows
 	// once this one is accepted (needs a Cache; background work yields to

@@ -33,6 +33,9 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 	if req.Settings.Threshold > 0 {
 		s.Threshold = req.Settings.Threshold
 	}
+	if req.Settings.EndPrior != 0 {
+		s.EndPrior = max(req.Settings.EndPrior, 0)
+	}
 	s.TimeBudget = req.Settings.TimeBudget
 	s.StopAtNewline = req.SingleLine
 	// The window was cut to an estimate of ContextTokens; the decoder

@@ -255,6 +255,9 @@ func (r *run) apply(c *canvas, out []engine.Prediction) error {
 	// over the middle (measured on an early checkpoint of ours: 17 steps
 	// of EOS and an empty answer). Positions past the end are implied once
 	// the end commits, so they never cost a step.
+	if r.s.EndPrior > 0 && c.step == 1 && c.allMasked() {
+		r.endPrior(c, out)
+	}
 	open := c.firstOpen()
 	var endAt *choice
 	for i := 0; i < c.active && i < c.end && len(ch) < leftmost; i++ {
@@ -329,6 +332,36 @@ func (r *run) apply(c *canvas, out []engine.Prediction) error {
 	}
 	r.settleEnd(c)
 	return nil
+}
+
+// endPrior commits an end token at the leftmost position p >= 1 of an
+// all-mask canvas's first pass from which every later active position
+// predicts an end token with probability >= Settings.EndPrior
+// (Settings.EndPrior).
+func (r *run) endPrior(c *canvas, out []engine.Prediction) {
+	at, id, prob := -1, int32(0), 0.0
+	for i := c.active - 1; i >= 1; i-- {
+		p, best, bestP := 0.0, int32(0), -1.0
+		for _, cand := range out[i].Candidates {
+			if r.isEnd(cand.ID) {
+				q := math.Exp(float64(cand.LogProb))
+				p += q
+				if q > bestP {
+					best, bestP = cand.ID, q
+				}
+			}
+		}
+		if p < r.s.EndPrior-scoreSlack {
+			break
+		}
+		at, id, prob = i, best, p
+	}
+	if at < 0 {
+		return
+	}
+	c.slots[at] = slot{tok: id, state: committed, prob: float32(prob), step: int32(c.step)}
+	r.stats.EndPriorBlocks++
+	r.settleEnd(c)
 }
 
 // thresholdRule reports whether the schedule commits by threshold (rather

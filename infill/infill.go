@@ -134,17 +134,31 @@ type Settings struct {
 	// token conditioned on the ones before it, and still commits in
 	// parallel wherever it is sure.
 	LeftmostFallback bool
+	// EndPrior decides where a block's middle ends from the block's first
+	// pass, while every position is still a mask: the leftmost position p
+	// (after the first) from which every later position's end-token
+	// probability is at least EndPrior commits an end token there, and the
+	// positions after it are implied (0 = off). The all-mask pass is the
+	// model's estimate of the middle's length from the context alone;
+	// deciding it once, before any token is written, keeps an unsure model
+	// from writing past the point where the suffix takes over (see the
+	// package comment).
+	EndPrior float64
 }
 
 // DefaultSettings returns the settings a request gets when it has no
 // opinion: greedy confidence-threshold decoding at τ = 0.9 (Fast-dLLM's and
-// dInfer's evaluated threshold), up to 128 tokens.
+// dInfer's evaluated threshold), up to 128 tokens, the end decided by the
+// first pass at 0.7 (on the default model and 120 held-out cases, edit
+// similarity 0.101 → 0.165 and p50 605 → 122 ms against no end prior; 0.5
+// and 0.9 scored lower: README, Decoder sweep).
 func DefaultSettings() Settings {
 	return Settings{
 		Schedule:  Confidence,
 		Threshold: 0.9,
 		MaxTokens: 128,
 		TopP:      1,
+		EndPrior:  0.7,
 	}
 }
 
@@ -218,6 +232,7 @@ type Stats struct {
 	WarmKept         int           // draft tokens kept by the verifying pass
 	WarmSaved        int           // forward passes a warm start saved (see Draft)
 	Remasked         int           // committed tokens re-masked by revision
+	EndPriorBlocks   int           // blocks whose end Settings.EndPrior decided on their first pass
 	Trimmed          int           // prefix+suffix tokens dropped by the trim policy
 }
 
@@ -315,6 +330,9 @@ func normalize(s Settings, info engine.Info) (Settings, error) {
 	}
 	if s.MaxTokens == 0 {
 		s.MaxTokens = DefaultSettings().MaxTokens
+	}
+	if s.EndPrior < 0 || s.EndPrior > 1 {
+		return s, fmt.Errorf("%w: end prior %v outside [0,1]", ErrSettings, s.EndPrior)
 	}
 	if s.Temperature < 0 {
 		return s, fmt.Errorf("%w: temperature %v < 0", ErrSettings, s.Temperature)

@@ -24,8 +24,11 @@ func decode(t *testing.T, b *fakeBackend, req Request) (Result, []Partial) {
 	return res, parts
 }
 
+// settings returns DefaultSettings changed by f, without the end prior:
+// each schedule test pins one rule, and TestEndPrior pins that one.
 func settings(f func(*Settings)) Settings {
 	s := DefaultSettings()
+	s.EndPrior = 0
 	f(&s)
 	return s
 }
@@ -527,5 +530,42 @@ func TestLeftmostFallback(t *testing.T) {
 	checkDraft(t, res.Draft, []int32{'x', 'y', 'z'}, []int32{1, 2, 2})
 	if res.Text != "xyz" || res.Stats.Forwards != 2 {
 		t.Errorf("Infill = %q (%d forwards), want xyz (2)", res.Text, res.Stats.Forwards)
+	}
+}
+
+// EndPrior ends the block on its all-mask first pass at the leftmost
+// position (after the first) from which every later position predicts an
+// end token with at least EndPrior; the content before it decodes as usual.
+func TestEndPrior(t *testing.T) {
+	eos := func(content int32, pc, pe float64) dist { return dist{{content, pc}, {tEOS, pe}} }
+	first := []dist{eos('a', 0.5, 0), eos('b', 0.6, 0.1), eos('c', 0.4, 0.3), eos('q', 0.1, 0.8), d1(tEOS, 0.75), d1(tEOS, 0.9)}
+	second := []dist{d1('a', 0.95), d1('b', 0.9), d1('c', 0.95), d1('q', 0.9), d1('r', 0.9), d1('s', 0.9)}
+	b := &fakeBackend{info: ourInfo(6), script: table(first, second)}
+	res, _ := decode(t, b, Request{Prefix: "P", Settings: settings(func(s *Settings) { s.EndPrior = 0.7 })})
+	if res.Text != "abc" || res.Stop != StopEOS || res.Stats.Forwards != 2 || res.Stats.EndPriorBlocks != 1 {
+		t.Errorf("Infill = %q (%s, %d forwards, %d prior ends), want abc (eos, 2, 1)", res.Text, res.Stop, res.Stats.Forwards, res.Stats.EndPriorBlocks)
+	}
+	wantBlocks := [][]int32{
+		{tFIMMiddle, M, M, M, M, M, M},
+		{tFIMMiddle, M, 'b', M, tEOS, tEOS, tEOS},
+	}
+	if got := blocks(b); !reflect.DeepEqual(got, wantBlocks) {
+		t.Errorf("blocks = %v, want %v", got, wantBlocks)
+	}
+
+	// Off, the same model writes past the end.
+	b = &fakeBackend{info: ourInfo(6), script: table(first, second)}
+	res, _ = decode(t, b, Request{Prefix: "P", Settings: settings(func(s *Settings) { s.MaxTokens = 6 })})
+	if res.Text != "abcqrs" || res.Stats.EndPriorBlocks != 0 {
+		t.Errorf("without EndPrior: Infill = %q (%d prior ends), want abcqrs (0)", res.Text, res.Stats.EndPriorBlocks)
+	}
+
+	// Every later position must pass: position 1's 0.8 does not end the
+	// middle while position 2 says 0.3.
+	gap := []dist{eos('a', 0.5, 0), eos('b', 0.1, 0.8), eos('c', 0.6, 0.3), d1(tEOS, 0.8), d1(tEOS, 0.8), d1(tEOS, 0.9)}
+	b = &fakeBackend{info: ourInfo(6), script: table(gap, second)}
+	decode(t, b, Request{Prefix: "P", Settings: settings(func(s *Settings) { s.EndPrior = 0.7 })})
+	if got := blocks(b)[1]; !slices.Equal(got[4:], []int32{tEOS, tEOS, tEOS}) || got[2] != M {
+		t.Errorf("second block = %v, want the end at position 3", got)
 	}
 }

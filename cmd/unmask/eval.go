@@ -46,6 +46,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	def := infill.DefaultSettings()
 	maxTokens := fs.Int("max-tokens", def.MaxTokens, "longest middle in tokens")
 	threshold := fs.Float64("threshold", def.Threshold, "confidence threshold of the decoder")
+	endPrior := fs.Float64("end-prior", def.EndPrior, "end a block where its all-mask first pass predicts the end with at least this probability at every later position (0 = off)")
 	limit := fs.Int("limit", 0, "score only the first N cases of each file (0 = all)")
 	details := fs.String("details", "", "write every case's completion and scores to this JSON-lines file")
 	pipeline := fs.String("pipeline", "raw", `"raw": the decoder's middle for the case's whole prefix and suffix; `+
@@ -107,12 +108,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		if *pipeline == "editor" {
 			name += " (editor pipeline)"
-			fill = editorFiller(completion.NewInfillFiller(m, tok), *maxTokens, maxTokensSet, *threshold, *budget)
+			fill = editorFiller(completion.NewInfillFiller(m, tok), *maxTokens, maxTokensSet, *threshold, *endPrior, *budget)
 			break
 		}
 		dec := infill.New(m, tok)
 		s := def
-		s.MaxTokens, s.Threshold = *maxTokens, *threshold
+		s.MaxTokens, s.Threshold, s.EndPrior = *maxTokens, *threshold, *endPrior
 		fill = func(ctx context.Context, c eval.Case) (eval.Outcome, error) {
 			start := time.Now()
 			res, err := dec.Infill(ctx, infill.Request{Prefix: c.Prefix, Suffix: c.Suffix, Settings: s})
@@ -202,13 +203,17 @@ func writeDetails(path string, rs []eval.Result) error {
 // document is the case's prefix and suffix, the cursor between them, and
 // the answer is what completion.Engine returns (window cut on syntax
 // boundaries, one line mid-line, post-processed).
-func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, threshold float64, budget time.Duration) eval.Filler {
+func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, threshold, endPrior float64, budget time.Duration) eval.Filler {
 	eng := &completion.Engine{Filler: f}
 	s := completion.DefaultSettings()
 	if maxTokensSet {
 		s.MaxTokens = maxTokens
 	}
 	s.Threshold, s.TimeBudget = threshold, budget
+	s.EndPrior = endPrior
+	if endPrior == 0 {
+		s.EndPrior = -1 // off, not the decoder's default
+	}
 	ext := map[string]string{"go": ".go", "python": ".py"}
 	return func(ctx context.Context, c eval.Case) (eval.Outcome, error) {
 		text := c.Prefix + c.Suffix

@@ -45,6 +45,7 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	revise := fs.Float64("revise-below", 0, "re-mask committed tokens whose probability falls below this (0 = off)")
 	budget := fs.Duration("budget", 0, "time budget (0 = none); running out returns what is committed")
 	middle := fs.Int("middle-length", 0, "bidirectional checkpoints: first mask length (0 = one block)")
+	endPrior := fs.Float64("end-prior", def.EndPrior, "end a block where its all-mask first pass predicts the end with at least this probability at every later position (0 = off)")
 	leftmost := fs.Bool("leftmost-fallback", def.LeftmostFallback, "threshold schedules: a step with nothing above the threshold commits the leftmost open position, not the most confident")
 	asJSON := fs.Bool("json", false, "print the middle with its stop reason and stats as JSON")
 	sweep := fs.String("sweep", "", "JSONL cases {prefix, suffix, middle} (a glob: the first --cases of each file): print exact match and tokens per forward for each schedule instead")
@@ -128,7 +129,7 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	s.Schedule = infill.Schedule(*schedule)
 	s.Threshold, s.PerStep, s.MaxTokens, s.BlockSize = *threshold, *perStep, *maxTokens, *blockSize
 	s.Temperature, s.TopP, s.Seed, s.ReviseBelow = *temperature, *topP, *seed, *revise
-	s.TimeBudget, s.MiddleLength, s.LeftmostFallback = *budget, *middle, *leftmost
+	s.TimeBudget, s.MiddleLength, s.LeftmostFallback, s.EndPrior = *budget, *middle, *leftmost, *endPrior
 	res, err := infill.New(m, tok).Infill(context.Background(), infill.Request{Prefix: prefix, Suffix: suffix, Settings: s})
 	if err != nil {
 		return err
@@ -153,6 +154,7 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 		"reused":             st.Reused,
 		"trimmed":            st.Trimmed,
 		"remasked":           st.Remasked,
+		"end_prior_blocks":   st.EndPriorBlocks,
 	}}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
@@ -231,6 +233,13 @@ func sweepSettings(maxTokens int) []sweepSetting {
 		mk("confidence τ=0.90, stop at the first line break", func(s *infill.Settings) { s.StopAtNewline, s.LeftmostFallback = true, false }),
 		mk("confidence τ=0.90, revise below 0.3", func(s *infill.Settings) { s.ReviseBelow, s.LeftmostFallback = 0.3, false }),
 		mk("confidence τ=0.90, end anywhere (ablation)", func(s *infill.Settings) { s.FreeEnd, s.LeftmostFallback = true, false }))
+	for _, e := range []float64{0, 0.5, 0.9} {
+		name := fmt.Sprintf("confidence τ=0.90, end prior %.1f", e)
+		if e == 0 {
+			name = "confidence τ=0.90, no end prior (ablation)"
+		}
+		rows = append(rows, mk(name, func(s *infill.Settings) { s.EndPrior = e }))
+	}
 	rows = append(rows,
 		mk("margin τ=0.50", func(s *infill.Settings) { s.Schedule, s.Threshold = infill.Margin, 0.5 }),
 		mk("entropy τ=0.50", func(s *infill.Settings) { s.Schedule, s.Threshold = infill.Entropy, 0.5 }))
