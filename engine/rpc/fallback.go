@@ -171,6 +171,18 @@ func (f *Fallback) setDown(reason error) {
 	f.remote, f.reason = nil, reason
 }
 
+// lostEngine takes c out of use when it still is the remote engine: a
+// session saw its connection fail, maybe before the client's read loop
+// did (the supervisor then finds it down already, and restarts it).
+func (f *Fallback) lostEngine(c *Client, cause error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c != nil && f.remote == c {
+		f.up = make(chan struct{})
+		f.remote, f.reason = nil, cause
+	}
+}
+
 // current returns the live remote engine, or nil and why there is none.
 func (f *Fallback) current() (*Client, error) {
 	f.mu.Lock()
@@ -280,6 +292,9 @@ func (s *fallbackSession) open() error {
 // and rebuilds the context there.
 func (s *fallbackSession) failover(ctx context.Context, cause error) error {
 	s.f.log.Warn("engine lost mid-request, continuing on the in-process CPU engine", "reason", cause)
+	if errors.Is(cause, ErrUnavailable) {
+		s.f.lostEngine(s.remote, cause)
+	}
 	s.inner.Close()
 	in, err := s.f.local.NewSession(s.opts)
 	if err != nil {
