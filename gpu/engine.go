@@ -97,7 +97,7 @@ type uploader func(w *weight) error
 func newBackend(ws *model.Weights, bf16 bool, x executor, up uploader, release func() error) (*Backend, error) {
 	c := ws.Config()
 	b := &Backend{cfg: c, x: x, invFreq: invFreqs(&c), release: release, live: map[*session]struct{}{}}
-	n := c.TensorNames()
+	lay := c.Layout()
 	var err error
 	vecOf := func(name string, size int) vec {
 		if err != nil {
@@ -114,21 +114,21 @@ func newBackend(ws *model.Weights, bf16 bool, x executor, up uploader, release f
 		err = x.upload(v, h)
 		return v
 	}
-	mat := func(base string, out, in int, bias bool) *weight {
+	mat := func(mod model.Module) *weight {
 		if err != nil {
 			return nil
 		}
-		w := &weight{out: out, in: in, bf16: bf16}
+		w := &weight{out: mod.Out, in: mod.In, bf16: bf16}
 		if bf16 {
-			w.h16, err = ws.BF16(base+".weight", out, in)
+			w.h16, err = ws.BF16(mod.Name+".weight", mod.Out, mod.In)
 		} else {
-			w.h32, err = ws.Float32(base+".weight", out, in)
+			w.h32, err = ws.Float32(mod.Name+".weight", mod.Out, mod.In)
 		}
 		if err != nil {
 			return nil
 		}
-		if bias {
-			bv := vecOf(base+".bias", out)
+		if mod.Bias {
+			bv := vecOf(mod.Name+".bias", mod.Out)
 			w.bias = &bv
 		}
 		if err == nil && up != nil {
@@ -143,26 +143,20 @@ func newBackend(ws *model.Weights, bf16 bool, x executor, up uploader, release f
 	if c.Hidden%2 != 0 || c.Intermediate%2 != 0 || c.HeadDim > 256 {
 		return fail(fmt.Errorf("%w: hidden %d and intermediate %d must be even, head_dim %d at most 256", ErrCheckpoint, c.Hidden, c.Intermediate, c.HeadDim))
 	}
-	b.embed = mat(n.Embed, c.Vocab, c.Hidden, false)
-	qd, kvd := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	b.embed = mat(lay.Embed)
 	b.layers = make([]layer, c.Layers)
-	for i := range b.layers {
-		L := &b.layers[i]
-		L.attnNorm = vecOf(fmt.Sprintf(n.AttnNorm, i)+".weight", c.Hidden)
-		L.q = mat(fmt.Sprintf(n.Q, i), qd, c.Hidden, c.QKVBias)
-		L.k = mat(fmt.Sprintf(n.K, i), kvd, c.Hidden, c.QKVBias)
-		L.v = mat(fmt.Sprintf(n.V, i), kvd, c.Hidden, c.QKVBias)
-		L.o = mat(fmt.Sprintf(n.O, i), c.Hidden, qd, c.OutBias)
-		L.mlpNorm = vecOf(fmt.Sprintf(n.MLPNorm, i)+".weight", c.Hidden)
-		L.gate = mat(fmt.Sprintf(n.Gate, i), c.Intermediate, c.Hidden, c.MLPBias)
-		L.up = mat(fmt.Sprintf(n.Up, i), c.Intermediate, c.Hidden, c.MLPBias)
-		L.down = mat(fmt.Sprintf(n.Down, i), c.Hidden, c.Intermediate, c.MLPBias)
+	for i, ll := range lay.Layers {
+		b.layers[i] = layer{
+			attnNorm: vecOf(ll.AttnNorm+".weight", c.Hidden), mlpNorm: vecOf(ll.MLPNorm+".weight", c.Hidden),
+			q: mat(ll.Q), k: mat(ll.K), v: mat(ll.V), o: mat(ll.O),
+			gate: mat(ll.Gate), up: mat(ll.Up), down: mat(ll.Down),
+		}
 	}
-	b.norm = vecOf(n.Norm+".weight", c.Hidden)
-	if c.Tied {
+	b.norm = vecOf(lay.Norm+".weight", c.Hidden)
+	if lay.Tied {
 		b.head = b.embed
 	} else {
-		b.head = mat(n.Head, c.Vocab, c.Hidden, c.MLPBias && c.Family == model.FamilyLLaDA)
+		b.head = mat(lay.Head)
 	}
 	if err != nil {
 		return fail(fmt.Errorf("gpu: %w", err))

@@ -150,54 +150,50 @@ func fromWeights(w *Weights) (*Model, error) {
 // bind takes every tensor the config implies out of the files.
 func (m *Model) bind(w *Weights) error {
 	c := &m.cfg
-	n := c.TensorNames()
+	lay := c.Layout()
 	var err error
-	vec := func(name string, size int) []float32 {
+	vec := func(name string) []float32 {
 		if err != nil {
 			return nil
 		}
 		var v []float32
-		v, err = w.Float32(name, size)
+		v, err = w.Float32(name+".weight", c.Hidden)
 		return v
 	}
-	lin := func(base string, out, in int, bias bool) linear {
-		l := linear{out: out, in: in}
+	lin := func(mod Module) linear {
+		l := linear{out: mod.Out, in: mod.In}
 		if err != nil {
 			return l
 		}
-		if l.w, err = w.Float32(base+".weight", out, in); err != nil {
+		if l.w, err = w.Float32(mod.Name+".weight", mod.Out, mod.In); err != nil {
 			return l
 		}
-		if bias {
-			l.b, err = w.Float32(base+".bias", out)
+		if mod.Bias {
+			l.b, err = w.Float32(mod.Name+".bias", mod.Out)
 		}
 		return l
 	}
-	if m.embed, err = w.Float32(n.Embed+".weight", c.Vocab, c.Hidden); err != nil {
+	emb := lin(lay.Embed)
+	if err != nil {
 		return err
 	}
-	qd, kvd := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	m.embed = emb.w
 	m.layers = make([]layer, c.Layers)
-	for i := range m.layers {
-		L := &m.layers[i]
-		L.attnNorm = vec(fmt.Sprintf(n.AttnNorm, i)+".weight", c.Hidden)
-		L.q = lin(fmt.Sprintf(n.Q, i), qd, c.Hidden, c.QKVBias)
-		L.k = lin(fmt.Sprintf(n.K, i), kvd, c.Hidden, c.QKVBias)
-		L.v = lin(fmt.Sprintf(n.V, i), kvd, c.Hidden, c.QKVBias)
-		L.o = lin(fmt.Sprintf(n.O, i), c.Hidden, qd, c.OutBias)
-		L.mlpNorm = vec(fmt.Sprintf(n.MLPNorm, i)+".weight", c.Hidden)
-		L.gate = lin(fmt.Sprintf(n.Gate, i), c.Intermediate, c.Hidden, c.MLPBias)
-		L.up = lin(fmt.Sprintf(n.Up, i), c.Intermediate, c.Hidden, c.MLPBias)
-		L.down = lin(fmt.Sprintf(n.Down, i), c.Hidden, c.Intermediate, c.MLPBias)
+	for i, ll := range lay.Layers {
+		m.layers[i] = layer{
+			attnNorm: vec(ll.AttnNorm), mlpNorm: vec(ll.MLPNorm),
+			q: lin(ll.Q), k: lin(ll.K), v: lin(ll.V), o: lin(ll.O),
+			gate: lin(ll.Gate), up: lin(ll.Up), down: lin(ll.Down),
+		}
 		if err != nil {
 			return err
 		}
 	}
-	m.norm = vec(n.Norm+".weight", c.Hidden)
-	if c.Tied {
-		m.head = linear{w: m.embed, out: c.Vocab, in: c.Hidden}
+	m.norm = vec(lay.Norm)
+	if lay.Tied {
+		m.head = emb
 	} else {
-		m.head = lin(n.Head, c.Vocab, c.Hidden, c.MLPBias && c.Family == FamilyLLaDA)
+		m.head = lin(lay.Head)
 	}
 	return err
 }

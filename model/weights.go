@@ -301,3 +301,60 @@ func (c *Config) TensorNames() TensorNames {
 	}
 	return hfNames
 }
+
+// A Module is one linear map of a checkpoint: its weight is the tensor
+// Name+".weight", [Out][In], and when Bias its bias Name+".bias", [Out].
+type Module struct {
+	Name    string
+	Out, In int
+	Bias    bool
+}
+
+// A LayerLayout is one transformer layer's tensors. The norms are [hidden]
+// vectors named AttnNorm+".weight" and MLPNorm+".weight".
+type LayerLayout struct {
+	AttnNorm, MLPNorm          string
+	Q, K, V, O, Gate, Up, Down Module
+}
+
+// A Layout lists every tensor the transformer reads, named and shaped as
+// the config's family stores them: what an engine binds (the CPU engine
+// here, the CUDA engine in gpu/).
+type Layout struct {
+	Embed  Module // [vocab][hidden], no bias
+	Layers []LayerLayout
+	Norm   string // the final norm, [hidden]
+	Head   Module // the LM head; when Tied it is the embedding's tensor
+	Tied   bool
+}
+
+// Layout returns the tensors the config implies.
+func (c *Config) Layout() Layout {
+	n := c.TensorNames()
+	qd, kvd := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	l := Layout{
+		Embed:  Module{Name: n.Embed, Out: c.Vocab, In: c.Hidden},
+		Layers: make([]LayerLayout, c.Layers),
+		Norm:   n.Norm,
+		Tied:   c.Tied,
+		// LLaDA's ff_out head has a bias where its MLP does; Qwen2's lm_head never.
+		Head: Module{Name: n.Head, Out: c.Vocab, In: c.Hidden, Bias: c.MLPBias && c.Family == FamilyLLaDA},
+	}
+	if c.Tied {
+		l.Head = l.Embed
+	}
+	for i := range l.Layers {
+		name := func(f string) string { return fmt.Sprintf(f, i) }
+		l.Layers[i] = LayerLayout{
+			AttnNorm: name(n.AttnNorm), MLPNorm: name(n.MLPNorm),
+			Q:    Module{name(n.Q), qd, c.Hidden, c.QKVBias},
+			K:    Module{name(n.K), kvd, c.Hidden, c.QKVBias},
+			V:    Module{name(n.V), kvd, c.Hidden, c.QKVBias},
+			O:    Module{name(n.O), c.Hidden, qd, c.OutBias},
+			Gate: Module{name(n.Gate), c.Intermediate, c.Hidden, c.MLPBias},
+			Up:   Module{name(n.Up), c.Intermediate, c.Hidden, c.MLPBias},
+			Down: Module{name(n.Down), c.Hidden, c.Intermediate, c.MLPBias},
+		}
+	}
+	return l
+}
