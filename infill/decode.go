@@ -255,7 +255,7 @@ func (r *run) apply(c *canvas, out []engine.Prediction) error {
 	// over the middle (measured on an early checkpoint of ours: 17 steps
 	// of EOS and an empty answer). Positions past the end are implied once
 	// the end commits, so they never cost a step.
-	if r.s.EndPrior > 0 && c.step == 1 && c.allMasked() {
+	if r.s.EndPrior > 0 && c.step == 1 {
 		r.endPrior(c, out)
 	}
 	open := c.firstOpen()
@@ -334,13 +334,19 @@ func (r *run) apply(c *canvas, out []engine.Prediction) error {
 	return nil
 }
 
-// endPrior commits an end token at the leftmost position p >= 1 of an
-// all-mask canvas's first pass from which every later active position
-// predicts an end token with probability >= Settings.EndPrior
-// (Settings.EndPrior).
+// endPrior commits an end token at the leftmost position p >= 1 of a
+// canvas's first pass from which every later active position predicts an
+// end token with probability >= Settings.EndPrior (Settings.EndPrior). On
+// a warm start's verifying pass the positions may hold draft tokens
+// (tentative, or implied by the draft's end): a draft token that predicts
+// no end breaks the run like a masked position that predicts none, and
+// draft tokens past the end are dropped with the positions it implies.
 func (r *run) endPrior(c *canvas, out []engine.Prediction) {
 	at, id, prob := -1, int32(0), 0.0
 	for i := c.active - 1; i >= 1; i-- {
+		if c.slots[i].state == committed {
+			break
+		}
 		p, best, bestP := 0.0, int32(0), -1.0
 		for _, cand := range out[i].Candidates {
 			if r.isEnd(cand.ID) {

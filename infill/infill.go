@@ -135,7 +135,7 @@ type Settings struct {
 	// parallel wherever it is sure.
 	LeftmostFallback bool
 	// EndPrior decides where a block's middle ends from the block's first
-	// pass, while every position is still a mask: the leftmost position p
+	// pass (every position still a mask, or a warm start's draft): the leftmost position p
 	// (after the first) from which every later position's end-token
 	// probability is at least EndPrior commits an end token there, and the
 	// positions after it are implied (0 = off). The all-mask pass is the

@@ -67,17 +67,6 @@ func (c *canvas) finished() bool {
 	return true
 }
 
-// allMasked reports whether every active position is still a mask (a
-// canvas's first pass without a draft).
-func (c *canvas) allMasked() bool {
-	for i := 0; i < c.active; i++ {
-		if c.slots[i].state != masked {
-			return false
-		}
-	}
-	return true
-}
-
 // firstOpen returns the leftmost position that is masked or awaits
 // verification, or -1.
 func (c *canvas) firstOpen() int {

@@ -569,3 +569,16 @@ func TestEndPrior(t *testing.T) {
 		t.Errorf("second block = %v, want the end at position 3", got)
 	}
 }
+
+// On a warm start the end prior reads the verifying pass: the draft's
+// tokens that still score are kept and the end lands after them, in one
+// forward pass.
+func TestEndPriorWarmStart(t *testing.T) {
+	pass := []dist{d1('a', 0.95), d1('b', 0.95), d1(tEOS, 0.8), d1(tEOS, 0.8), d1(tEOS, 0.85), d1(tEOS, 0.9)}
+	b := &fakeBackend{info: ourInfo(6), script: table(pass)}
+	draft := &Draft{Tokens: []int32{'a', 'b'}, Steps: []int32{1, 2}}
+	res, _ := decode(t, b, Request{Prefix: "P", Draft: draft, Settings: settings(func(s *Settings) { s.EndPrior = 0.7 })})
+	if res.Text != "ab" || res.Stop != StopEOS || res.Stats.Forwards != 1 || res.Stats.WarmKept != 2 || res.Stats.EndPriorBlocks != 1 {
+		t.Errorf("warm Infill = %q (%s, %+v), want ab (eos) in 1 forward, 2 kept, 1 prior end", res.Text, res.Stop, res.Stats)
+	}
+}
