@@ -22,8 +22,20 @@ import (
 var kernelsPTX string
 
 // Load loads a checkpoint (a Hugging Face folder, as package model reads it)
-// onto CUDA device 0: weights are uploaded once, in opts.Weights' type.
+// from fsys onto CUDA device 0: weights are uploaded once, in opts.Weights'
+// type. The files are read into memory first; LoadDir maps them instead.
 func Load(fsys fs.FS, opts Options) (*Backend, error) {
+	return load(func() (*model.Weights, error) { return model.OpenWeights(fsys) }, opts)
+}
+
+// LoadDir is Load for a checkpoint folder on disk, memory-mapped: a
+// tensor's pages are read as it is uploaded, so a 16 GB checkpoint does not
+// first take 16 GB of host memory.
+func LoadDir(dir string, opts Options) (*Backend, error) {
+	return load(func() (*model.Weights, error) { return model.OpenWeightsDir(dir) }, opts)
+}
+
+func load(open func() (*model.Weights, error), opts Options) (*Backend, error) {
 	bf, err := opts.bf16()
 	if err != nil {
 		return nil, err
@@ -33,7 +45,7 @@ func Load(fsys fs.FS, opts Options) (*Backend, error) {
 	default:
 		return nil, fmt.Errorf("gpu: matmul %q: want auto, kernel or cublas", opts.Matmul)
 	}
-	w, err := model.OpenWeights(fsys)
+	w, err := open()
 	if err != nil {
 		return nil, fmt.Errorf("gpu: %w", err)
 	}

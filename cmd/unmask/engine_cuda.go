@@ -15,15 +15,18 @@ import (
 // openCUDA loads the model (the embedded default when --model is empty) and
 // its tokenizer onto the GPU.
 func openCUDA(f engineFlags) (engine.Backend, *tokenizer.Tokenizer, error) {
+	opts := gpu.Options{Weights: f.weights, Matmul: f.matmul}
 	fsys := defaultmodel.FS()
+	load := func() (*gpu.Backend, error) { return gpu.Load(fsys, opts) }
 	if f.model != "" {
 		fsys = os.DirFS(f.model)
+		load = func() (*gpu.Backend, error) { return gpu.LoadDir(f.model, opts) }
 	}
 	tok, err := tokenizerIn(fsys)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := gpu.Load(fsys, gpu.Options{Weights: f.weights, Matmul: f.matmul})
+	b, err := load()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -47,6 +47,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	maxTokens := fs.Int("max-tokens", def.MaxTokens, "longest middle in tokens")
 	threshold := fs.Float64("threshold", def.Threshold, "confidence threshold of the decoder")
 	endPrior := fs.Float64("end-prior", def.EndPrior, "end a block where its all-mask first pass predicts the end with at least this probability at every later position (0 = off)")
+	schedule := fs.String("schedule", string(def.Schedule), "raw pipeline: unmasking schedule (confidence, count, margin, entropy, sequential)")
+	perStep := fs.Int("per-step", def.PerStep, "raw pipeline: tokens per step of the count and sequential schedules")
 	leftmost := fs.Bool("leftmost-fallback", def.LeftmostFallback, "raw pipeline: a step with nothing above the threshold commits the leftmost open position")
 	limit := fs.Int("limit", 0, "score only the first N cases of each file (0 = all)")
 	details := fs.String("details", "", "write every case's completion and scores to this JSON-lines file")
@@ -115,6 +117,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		dec := infill.New(m, tok)
 		s := def
 		s.MaxTokens, s.Threshold, s.EndPrior, s.LeftmostFallback = *maxTokens, *threshold, *endPrior, *leftmost
+		s.Schedule, s.PerStep = infill.Schedule(*schedule), *perStep
 		fill = func(ctx context.Context, c eval.Case) (eval.Outcome, error) {
 			start := time.Now()
 			res, err := dec.Infill(ctx, infill.Request{Prefix: c.Prefix, Suffix: c.Suffix, Settings: s})

@@ -53,7 +53,7 @@ func main() {
 
 func loadGPU(dir, weights, matmul string) (*gpu.Backend, error) {
 	t0 := time.Now()
-	b, err := gpu.Load(os.DirFS(dir), gpu.Options{Weights: weights, Matmul: matmul})
+	b, err := gpu.LoadDir(dir, gpu.Options{Weights: weights, Matmul: matmul})
 	if err != nil {
 		return nil, err
 	}
