@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Decodes held-out cases with a training checkpoint in PyTorch (the same
-block-by-block confidence decoding as infill/, simplified): a cross-check of
+block-by-block confidence decoding as infill/, simplified: its end rule and
+end prior, no warm start or revision): a cross-check of
 the Go decoder's outputs and a quick look at what a checkpoint writes.
 
   python train/sample.py --ckpt train/runs/NAME/ckpt.pt --cases eval/cases/go-line.jsonl --n 5
@@ -18,7 +19,7 @@ from model import Config, Qwen2, build_mask  # noqa: E402
 
 
 @torch.no_grad()
-def infill(model, tok, prefix, suffix, budget=188, B=32, max_tokens=64, threshold=0.9):
+def infill(model, tok, prefix, suffix, budget=188, B=32, max_tokens=64, threshold=0.9, end_prior=0.7):
     P = tok.encode(prefix, add_special_tokens=False).ids
     S = tok.encode(suffix, add_special_tokens=False).ids
     ns = min(len(S), budget // 5)
@@ -36,8 +37,22 @@ def infill(model, tok, prefix, suffix, budget=188, B=32, max_tokens=64, threshol
             forwards += 1
             p = torch.softmax(lg, -1)
             conf, arg = p.max(-1)
+            if end_prior > 0 and all(t == MASK for t in blk):
+                # infill's EndPrior: on the all-mask pass, the leftmost j >= 1
+                # from which every later position predicts EOS with p >= end_prior
+                at = None
+                for j in range(B - 1, 0, -1):
+                    if p[j, EOS].item() < end_prior:
+                        break
+                    at = j
+                if at is not None:
+                    blk[at:] = [EOS] * (B - at)
             masked = [j for j in range(B) if blk[j] == MASK]
-            pick = [j for j in masked if conf[j] >= threshold] or [max(masked, key=lambda j: conf[j].item())]
+            if not masked:
+                break
+            # infill's end rule: EOS is proposed only at the leftmost open position
+            open_ = [j for j in masked if arg[j].item() != EOS or j == masked[0]]
+            pick = [j for j in open_ if conf[j] >= threshold] or [max(open_ or masked[:1], key=lambda j: conf[j].item())]
             for j in pick:
                 blk[j] = arg[j].item()
             # the first committed EOS ends the middle
@@ -60,6 +75,7 @@ def main():
     ap.add_argument("--cases", required=True)
     ap.add_argument("--tokenizer", default="train/data/tokenizer.json")
     ap.add_argument("--n", type=int, default=5)
+    ap.add_argument("--end-prior", type=float, default=0.7, help="as infill's EndPrior (0 = off)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     from tokenizers import Tokenizer
@@ -72,7 +88,7 @@ def main():
         if i >= a.n:
             break
         c = json.loads(l)
-        got, fw = infill(model, tok, c["prefix"], c["suffix"])
+        got, fw = infill(model, tok, c["prefix"], c["suffix"], end_prior=a.end_prior)
         print(json.dumps({"id": c["id"], "want": c["middle"], "got": got, "forwards": fw}))
 
 
