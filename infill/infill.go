@@ -57,6 +57,15 @@
 // each left neighbour look like padding in turn, and on an early checkpoint
 // of ours that crept over the whole block and returned an empty middle.
 //
+// The one exception is the end prior (Settings.EndPrior, on by default): on
+// a canvas's first pass, before anything is written, the end-token
+// probabilities along the block are the model's estimate of the middle's
+// length, and the leftmost position p >= 1 from which every later position
+// passes EndPrior takes the end token at once. Decided once, it cannot
+// creep; without it an unsure model rarely proposes the end at the leftmost
+// position and writes on to MaxTokens (measured on the default model: 372
+// of 400 held-out answers did).
+//
 // # Context budget
 //
 // The middle and one block must fit the checkpoint's window
