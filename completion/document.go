@@ -111,8 +111,7 @@ func (d *Document) Apply(version int32, changes []Change, enc Encoding) error {
 			version = d.version
 		}
 		d.setText(version, text, m, edits, full)
-		if len(text) > maxLogBytes || n.version == 0 || full {
-			d.log, d.base, d.baseVersion = nil, text, version
+		if d.restartLog(n.version == 0 || full) {
 			return nil
 		}
 		d.log = append(d.log, n)
@@ -140,9 +139,7 @@ func (d *Document) Apply(version int32, changes []Change, enc Encoding) error {
 			}
 			d.log = kept
 			d.setText(version, text, nil, nil, true)
-			if full {
-				d.log, d.base, d.baseVersion = nil, text, version
-			}
+			d.restartLog(full)
 			err = fmt.Errorf("%w: %s versions %v", ErrDropped, d.URI, dropped)
 		}
 	}
@@ -169,6 +166,17 @@ type notification struct {
 	version int32
 	changes []Change
 	enc     Encoding
+}
+
+// restartLog starts the log afresh from the current text when restart is
+// set (a whole-text change, an unversioned one) or the text is too big to
+// keep a log, and reports whether it did.
+func (d *Document) restartLog(restart bool) bool {
+	if !restart && len(d.text) <= maxLogBytes {
+		return false
+	}
+	d.log, d.base, d.baseVersion = nil, d.text, d.version
+	return true
 }
 
 // logged reports whether the log holds version.
@@ -206,9 +214,7 @@ func (d *Document) replay() error {
 		}
 		text, version = t, n.version
 	}
-	if d.syn != nil {
-		d.syn.drop() // the log's edits do not describe the old tree; parse afresh
-	}
+	// The log's edits do not describe the old tree: full, so it parses afresh.
 	d.setText(version, text, nil, nil, true)
 	return held
 }

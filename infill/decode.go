@@ -248,6 +248,9 @@ func (r *run) apply(c *canvas, out []engine.Prediction) error {
 	case r.s.Schedule == Sequential:
 		leftmost = max(r.s.PerStep, 1)
 	}
+	if r.s.EndPrior > 0 && c.step == 1 {
+		r.endPrior(c, out)
+	}
 	// The end is decided left to right: an end token is proposed only at
 	// the leftmost open position. Otherwise the padding EOS at the block's
 	// far end, the most confident positions, commit first, each makes its
@@ -255,9 +258,6 @@ func (r *run) apply(c *canvas, out []engine.Prediction) error {
 	// over the middle (measured on an early checkpoint of ours: 17 steps
 	// of EOS and an empty answer). Positions past the end are implied once
 	// the end commits, so they never cost a step.
-	if r.s.EndPrior > 0 && c.step == 1 {
-		r.endPrior(c, out)
-	}
 	open := c.firstOpen()
 	var endAt *choice
 	for i := 0; i < c.active && i < c.end && len(ch) < leftmost; i++ {
@@ -347,14 +347,12 @@ func (r *run) endPrior(c *canvas, out []engine.Prediction) {
 		if c.slots[i].state == committed {
 			break
 		}
-		p, best, bestP := 0.0, int32(0), -1.0
-		for _, cand := range out[i].Candidates {
-			if r.isEnd(cand.ID) {
-				q := math.Exp(float64(cand.LogProb))
-				p += q
-				if q > bestP {
-					best, bestP = cand.ID, q
-				}
+		p, best, bestP := 0.0, r.ends[0], 0.0
+		for _, e := range r.ends {
+			q := max(probOf(out[i], e), 0) // -1: not a candidate
+			p += q
+			if q > bestP {
+				best, bestP = e, q
 			}
 		}
 		if p < r.s.EndPrior-scoreSlack {
