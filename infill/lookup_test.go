@@ -1,0 +1,82 @@
+package infill
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestLookupText(t *testing.T) {
+	for _, c := range []struct {
+		name, prefix, suffix, want string
+	}{
+		{"earlier line", "\tt.Errorf(\"a\")\n}\nfunc g() {\n\tt.Err", "", "orf(\"a\")"},
+		{"longest key wins over the latest", "ab.Call(1)\ncd.Call(2)\nab.Call(", "", "1)"},
+		{"the latest of equal keys", "a = f(1)\nb = f(2)\nc = f(", "", "2)"},
+		{"keys under four bytes", "b(1)\n(", "", ""},
+		{"no match", "func main() {\n\tfmt.", "}\n", ""},
+		{"from the suffix", "return errNo", ")\n}\nvar errNotFound = x\n", "tFound = x"},
+		{"the prefix first", "var errNotSet\nreturn errNo", "\nvar errNotFound\n", "tSet"},
+		{"a key followed by a line break falls back to a shorter one", "zbcde\nabcde1\nyy zbcde", "", "1"},
+		{"only line breaks follow", "abcde\nxx abcde", "", ""},
+		{"short prefix", "abc", "abcdef", ""},
+		{"the tail is not its own match", "qwerty", "", ""},
+		{"to the end of the text", "k := v1\nk := ", "", "v1"},
+		{"multi-byte text", "é := «x»\né := «", "", "x»"},
+	} {
+		if got := LookupText(c.prefix, c.suffix); got != c.want {
+			t.Errorf("%s: LookupText(%q, %q) = %q, want %q", c.name, c.prefix, c.suffix, got, c.want)
+		}
+	}
+}
+
+// A request with no draft of its own gets the context's continuation as a
+// draft with an end token; the verifying pass keeps what scores at least
+// Settings.Lookup and the steps fill the rest.
+func TestLookupDraft(t *testing.T) {
+	const prefix = "ab.Call(1)\ncd.Call(2)\nab.Call("
+	pass := []dist{d1('1', 0.25), d1(')', 0.6), d1(tEOS, 0.9), d1(tEOS, 0.99), d1(tEOS, 0.99), d1(tEOS, 0.99)}
+	after := []dist{d1('7', 0.95), d1(')', 0.95), d1(tEOS, 0.95), d1(tEOS, 0.99), d1(tEOS, 0.99), d1(tEOS, 0.99)}
+
+	b := &fakeBackend{info: ourInfo(6), script: table(pass, after)}
+	res, _ := decode(t, b, Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup = 0.2 })})
+	if res.Text != "1)" || res.Stop != StopEOS || res.Stats.Forwards != 1 || res.Stats.Lookup != 3 || res.Stats.WarmKept != 3 {
+		t.Errorf("floor 0.2: Infill = %q (%s, %+v), want 1) (eos) in 1 forward, 3 offered, 3 kept", res.Text, res.Stop, res.Stats)
+	}
+	if want := []int32{tFIMMiddle, '1', ')', tEOS, tEOS, tEOS, tEOS}; !slices.Equal(blocks(b)[0], want) {
+		t.Errorf("verifying block = %v, want %v", blocks(b)[0], want)
+	}
+
+	// Above the first token's 0.25 it is re-masked and decided by the next
+	// step, which sees the kept ")" and end.
+	b = &fakeBackend{info: ourInfo(6), script: table(pass, after)}
+	res, _ = decode(t, b, Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup = 0.5 })})
+	if res.Text != "7)" || res.Stats.Forwards != 2 || res.Stats.WarmKept != 2 {
+		t.Errorf("floor 0.5: Infill = %q (%+v), want 7) in 2 forwards, 2 kept", res.Text, res.Stats)
+	}
+	if want := []int32{tFIMMiddle, M, ')', tEOS, tEOS, tEOS, tEOS}; !slices.Equal(blocks(b)[1], want) {
+		t.Errorf("second block = %v, want %v", blocks(b)[1], want)
+	}
+
+	// Off, or a request that brings its own draft: no lookup.
+	for _, req := range []Request{
+		{Prefix: prefix, Settings: settings(func(s *Settings) {})},
+		{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup = 0.2 }), Draft: &Draft{Tokens: []int32{'7'}}},
+	} {
+		b = &fakeBackend{info: ourInfo(6), script: table(pass, after)}
+		res, _ = decode(t, b, req)
+		if res.Stats.Lookup != 0 || blocks(b)[0][1] == '1' {
+			t.Errorf("lookup with Lookup %v and draft %v: offered %d, first block %v", req.Settings.Lookup, req.Draft, res.Stats.Lookup, blocks(b)[0])
+		}
+	}
+
+	// A draft longer than MaxTokens is cut there and has no end token.
+	b = &fakeBackend{info: ourInfo(6), script: table(pass, after)}
+	res, _ = decode(t, b, Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup, s.MaxTokens = 0.2, 1 })})
+	if res.Stats.Lookup != 1 || res.Text != "1" {
+		t.Errorf("MaxTokens 1: Infill = %q (%+v), want 1 with 1 token offered", res.Text, res.Stats)
+	}
+
+	if _, err := newDecoder(b, byteCodec{}).Infill(t.Context(), Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup = 1 })}); err == nil {
+		t.Error("Lookup 1: no error")
+	}
+}
