@@ -36,6 +36,9 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 	if req.Settings.EndPrior != 0 {
 		s.EndPrior = max(req.Settings.EndPrior, 0)
 	}
+	if req.Settings.Lookup != 0 {
+		s.Lookup = max(req.Settings.Lookup, 0)
+	}
 	s.TimeBudget = req.Settings.TimeBudget
 	s.StopAtNewline = req.SingleLine
 	// The window was cut to an estimate of ContextTokens; the decoder

@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/unmask/unmask/infill"
 	"unicode"
 	"unicode/utf8"
 
@@ -264,6 +266,15 @@ func percentile(xs []float64, q float64) float64 {
 
 // Empty is the empty-middle baseline.
 func Empty(_ context.Context, _ Case) (Outcome, error) { return Outcome{}, nil }
+
+// Lookup is the context-lookup baseline: the continuation, to the end of
+// its line, of the longest earlier occurrence of the prefix's tail
+// (infill.LookupText), with no model. The decoder's Settings.Lookup
+// verifies the same draft with the model.
+func Lookup(_ context.Context, c Case) (Outcome, error) {
+	start := time.Now()
+	return Outcome{Text: infill.LookupText(c.Prefix, c.Suffix), Elapsed: time.Since(start)}, nil
+}
 
 // CopyLine is the copy-the-nearest-line baseline: it inserts the last
 // non-blank line of the prefix, minus what the current line already holds

@@ -101,6 +101,16 @@ func TestCopyLine(t *testing.T) {
 	}
 }
 
+func TestLookup(t *testing.T) {
+	o, _ := Lookup(context.Background(), Case{Prefix: "\tt.Errorf(\"a\")\n}\nfunc g() {\n\tt.Err", Suffix: "\n}\n"})
+	if o.Text != "orf(\"a\")" {
+		t.Errorf("Lookup = %q, want the earlier line's rest", o.Text)
+	}
+	if o, _ := Lookup(context.Background(), Case{Prefix: "package p\n", Suffix: ""}); o.Text != "" {
+		t.Errorf("Lookup with nothing to match = %q, want empty", o.Text)
+	}
+}
+
 func TestSummarize(t *testing.T) {
 	cases := []Case{
 		{ID: "1", Language: "go", Prefix: "package p\nvar x = ", Middle: "1", Suffix: "\n"},

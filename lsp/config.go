@@ -25,6 +25,7 @@ type Config struct {
 	TimeBudgetMs  int      `json:"timeBudgetMs"`  // decode time limit; the committed text is answered when it runs out
 	Speculate     bool     `json:"speculate"`     // compute the completion after an accepted one in the background
 	WarmStart     bool     `json:"warmStart"`     // start a decode from an interrupted one's draft (fewer forwards; the answer may differ from a cold decode's)
+	Lookup        bool     `json:"lookup"`        // start a fresh decode from a draft found in the context (infill.Settings.Lookup)
 }
 
 // DefaultConfig returns the configuration used when the client sends none.
@@ -39,6 +40,7 @@ func DefaultConfig() Config {
 		TimeBudgetMs:  int(s.TimeBudget / time.Millisecond),
 		Speculate:     true,
 		WarmStart:     true,
+		Lookup:        true,
 	}
 }
 
@@ -111,6 +113,16 @@ func (c Config) settings() completion.Settings {
 		TimeBudget:    time.Duration(c.TimeBudgetMs) * time.Millisecond,
 		Speculate:     c.Speculate,
 		ColdOnly:      !c.WarmStart,
+		Lookup:        lookupSetting(c.Lookup),
 		Debounce:      time.Duration(c.DebounceMs) * time.Millisecond,
 	}
+}
+
+// lookupSetting maps the lookup switch to completion.Settings.Lookup: on
+// is the decoder's default floor, off is negative.
+func lookupSetting(on bool) float64 {
+	if on {
+		return 0
+	}
+	return -1
 }

@@ -41,6 +41,22 @@ func TestConfigMerge(t *testing.T) {
 	}
 }
 
+// lookup defaults on (the decoder's floor); turned off, it reaches the
+// decoder as a negative floor.
+func TestConfigLookup(t *testing.T) {
+	c := DefaultConfig()
+	if !c.Lookup || c.settings().Lookup != 0 {
+		t.Fatalf("default: Lookup %v, settings %v; want on at the decoder's default", c.Lookup, c.settings().Lookup)
+	}
+	next, err := c.merge(map[string]any{"lookup": false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Lookup || next.settings().Lookup >= 0 {
+		t.Errorf("lookup false: Lookup %v, settings %v", next.Lookup, next.settings().Lookup)
+	}
+}
+
 // warmStart defaults on; turned off, completions never start from a draft.
 func TestConfigWarmStart(t *testing.T) {
 	c := DefaultConfig()

@@ -41,12 +41,13 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return nil
 	})
 	dir := fs.String("model", "", "checkpoint folder (default: the model embedded in the binary)")
-	baseline := fs.String("baseline", "", `score a baseline instead of the model: "empty" or "copyline"`)
+	baseline := fs.String("baseline", "", `score a baseline instead of the model: "empty", "copyline" or "lookup" (the context-lookup draft alone)`)
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	def := infill.DefaultSettings()
 	maxTokens := fs.Int("max-tokens", def.MaxTokens, "longest middle in tokens")
 	threshold := fs.Float64("threshold", def.Threshold, "confidence threshold of the decoder")
 	endPrior := fs.Float64("end-prior", def.EndPrior, "end a block where its all-mask first pass predicts the end with at least this probability at every later position (0 = off)")
+	lookup := fs.Float64("lookup", def.Lookup, "draft from the context's earlier occurrence of the prefix's tail, kept where the model gives a token at least this (0 = off)")
 	schedule := fs.String("schedule", string(def.Schedule), "raw pipeline: unmasking schedule (confidence, count, margin, entropy, sequential)")
 	perStep := fs.Int("per-step", def.PerStep, "raw pipeline: tokens per step of the count and sequential schedules")
 	leftmost := fs.Bool("leftmost-fallback", def.LeftmostFallback, "raw pipeline: a step with nothing above the threshold commits the leftmost open position")
@@ -56,7 +57,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		`"editor": what the language server answers at the cursor (syntax-cut window, single-line mode mid-line, post-processing, max 64 tokens unless --max-tokens)`)
 	budget := fs.Duration("budget", 0, "decode time limit per case in the editor pipeline (0 = none, so results do not depend on the machine's load)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: unmask eval --cases FILE.jsonl [--cases ...] [--model DIR | --baseline empty|copyline] [--pipeline raw|editor] [--json]")
+		fmt.Fprintln(stderr, "usage: unmask eval --cases FILE.jsonl [--cases ...] [--model DIR | --baseline empty|copyline|lookup] [--pipeline raw|editor] [--json]")
 		fmt.Fprintln(stderr, `A case is a JSON line {"id","language","kind","prefix","suffix","middle"}. Prints`)
 		fmt.Fprintln(stderr, "exact_match (whitespace-normalized), edit_similarity, parse_rate, tokens_per_forward,")
 		fmt.Fprintln(stderr, "p50_ms, p95_ms and cases, overall and per language/kind.")
@@ -99,6 +100,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		fill = eval.Empty
 	case "copyline":
 		fill = eval.CopyLine
+	case "lookup":
+		fill = eval.Lookup
 	case "":
 		m, tok, err := model.Open(*dir)
 		if err != nil {
@@ -111,12 +114,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		if *pipeline == "editor" {
 			name += " (editor pipeline)"
-			fill = editorFiller(completion.NewInfillFiller(m, tok), *maxTokens, maxTokensSet, *threshold, *endPrior, *budget)
+			fill = editorFiller(completion.NewInfillFiller(m, tok), *maxTokens, maxTokensSet, *threshold, *endPrior, *lookup, *budget)
 			break
 		}
 		dec := infill.New(m, tok)
 		s := def
-		s.MaxTokens, s.Threshold, s.EndPrior, s.LeftmostFallback = *maxTokens, *threshold, *endPrior, *leftmost
+		s.MaxTokens, s.Threshold, s.EndPrior, s.LeftmostFallback, s.Lookup = *maxTokens, *threshold, *endPrior, *leftmost, *lookup
 		s.Schedule, s.PerStep = infill.Schedule(*schedule), *perStep
 		fill = func(ctx context.Context, c eval.Case) (eval.Outcome, error) {
 			start := time.Now()
@@ -207,7 +210,7 @@ func writeDetails(path string, rs []eval.Result) error {
 // document is the case's prefix and suffix, the cursor between them, and
 // the answer is what completion.Engine returns (window cut on syntax
 // boundaries, one line mid-line, post-processed).
-func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, threshold, endPrior float64, budget time.Duration) eval.Filler {
+func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, threshold, endPrior, lookup float64, budget time.Duration) eval.Filler {
 	eng := &completion.Engine{Filler: f}
 	s := completion.DefaultSettings()
 	if maxTokensSet {
@@ -217,6 +220,10 @@ func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, 
 	s.EndPrior = endPrior
 	if endPrior == 0 {
 		s.EndPrior = -1 // off, not the decoder's default
+	}
+	s.Lookup = lookup
+	if lookup == 0 {
+		s.Lookup = -1
 	}
 	ext := map[string]string{"go": ".go", "python": ".py"}
 	return func(ctx context.Context, c eval.Case) (eval.Outcome, error) {

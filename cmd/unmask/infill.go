@@ -46,6 +46,7 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	budget := fs.Duration("budget", 0, "time budget (0 = none); running out returns what is committed")
 	middle := fs.Int("middle-length", 0, "bidirectional checkpoints: first mask length (0 = one block)")
 	endPrior := fs.Float64("end-prior", def.EndPrior, "end a block where its all-mask first pass predicts the end with at least this probability at every later position (0 = off)")
+	lookup := fs.Float64("lookup", def.Lookup, "draft from the context's earlier occurrence of the prefix's tail, kept where the model gives a token at least this (0 = off)")
 	leftmost := fs.Bool("leftmost-fallback", def.LeftmostFallback, "threshold schedules: a step with nothing above the threshold commits the leftmost open position, not the most confident")
 	asJSON := fs.Bool("json", false, "print the middle with its stop reason and stats as JSON")
 	sweep := fs.String("sweep", "", "JSONL cases {prefix, suffix, middle} (a glob: the first --cases of each file): print exact match and tokens per forward for each schedule instead")
@@ -130,6 +131,7 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	s.Threshold, s.PerStep, s.MaxTokens, s.BlockSize = *threshold, *perStep, *maxTokens, *blockSize
 	s.Temperature, s.TopP, s.Seed, s.ReviseBelow = *temperature, *topP, *seed, *revise
 	s.TimeBudget, s.MiddleLength, s.LeftmostFallback, s.EndPrior = *budget, *middle, *leftmost, *endPrior
+	s.Lookup = *lookup
 	res, err := infill.New(m, tok).Infill(context.Background(), infill.Request{Prefix: prefix, Suffix: suffix, Settings: s})
 	if err != nil {
 		return err
@@ -155,6 +157,8 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 		"trimmed":            st.Trimmed,
 		"remasked":           st.Remasked,
 		"end_prior_blocks":   st.EndPriorBlocks,
+		"lookup_offered":     st.Lookup,
+		"warm_kept":          st.WarmKept,
 	}}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
@@ -209,11 +213,13 @@ type sweepSetting struct {
 }
 
 // sweepSettings lists the schedules the table compares, the
-// one-token-per-step reference first.
+// one-token-per-step reference first. The schedule rows decode cold (no
+// context-lookup draft), so they compare the schedules alone; the lookup
+// rows add the draft to the default schedule.
 func sweepSettings(maxTokens int) []sweepSetting {
 	mk := func(name string, f func(*infill.Settings)) sweepSetting {
 		s := infill.DefaultSettings()
-		s.MaxTokens = maxTokens
+		s.MaxTokens, s.Lookup = maxTokens, 0
 		f(&s)
 		return sweepSetting{name, s}
 	}
@@ -243,6 +249,12 @@ func sweepSettings(maxTokens int) []sweepSetting {
 	rows = append(rows,
 		mk("margin τ=0.50", func(s *infill.Settings) { s.Schedule, s.Threshold = infill.Margin, 0.5 }),
 		mk("entropy τ=0.50", func(s *infill.Settings) { s.Schedule, s.Threshold = infill.Entropy, 0.5 }))
+	for _, f := range []float64{0.05, 0.1, 0.2, 0.3, 0.5, 0.9} {
+		rows = append(rows, mk(fmt.Sprintf("confidence τ=0.90, lookup draft kept at ≥ %.2f", f), func(s *infill.Settings) { s.Lookup = f }))
+	}
+	rows = append(rows, mk("sequential 1/step, lookup draft kept at ≥ 0.10", func(s *infill.Settings) {
+		s.Schedule, s.PerStep, s.Lookup = infill.Sequential, 1, 0.1
+	}))
 	return rows
 }
 

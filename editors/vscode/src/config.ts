@@ -19,6 +19,7 @@ export const serverKeys = [
   'debounceMs',
   'timeBudgetMs',
   'warmStart',
+  'lookup',
   'speculate',
 ] as const;
 
