@@ -249,11 +249,11 @@ func sweepSettings(maxTokens int) []sweepSetting {
 	rows = append(rows,
 		mk("margin τ=0.50", func(s *infill.Settings) { s.Schedule, s.Threshold = infill.Margin, 0.5 }),
 		mk("entropy τ=0.50", func(s *infill.Settings) { s.Schedule, s.Threshold = infill.Entropy, 0.5 }))
-	for _, f := range []float64{0.05, 0.1, 0.2, 0.3, 0.5, 0.9} {
+	for _, f := range []float64{0.01, 0.05, 0.1, 0.2, 0.5, 0.9} {
 		rows = append(rows, mk(fmt.Sprintf("confidence τ=0.90, lookup draft kept at ≥ %.2f", f), func(s *infill.Settings) { s.Lookup = f }))
 	}
-	rows = append(rows, mk("sequential 1/step, lookup draft kept at ≥ 0.10", func(s *infill.Settings) {
-		s.Schedule, s.PerStep, s.Lookup = infill.Sequential, 1, 0.1
+	rows = append(rows, mk("sequential 1/step, lookup draft kept at ≥ 0.01", func(s *infill.Settings) {
+		s.Schedule, s.PerStep, s.Lookup = infill.Sequential, 1, 0.01
 	}))
 	return rows
 }
