@@ -81,3 +81,15 @@ func TestLookupDraft(t *testing.T) {
 		t.Error("Lookup 1: no error")
 	}
 }
+
+// A bidirectional checkpoint verifies the lookup draft on its canvas too.
+func TestLookupDraftBidirectional(t *testing.T) {
+	b := &fakeBackend{info: dreamInfo(4), script: bidiOracle("ab)", tEOS, 1, 2)}
+	res, _ := decode(t, b, Request{Prefix: "yf(ab)\nyf(", Suffix: "S", Settings: settings(func(s *Settings) { s.Lookup = 0.01 })})
+	if res.Text != "ab)" || res.Stop != StopEOS || res.Stats.Forwards != 1 || res.Stats.Lookup != 4 || res.Stats.WarmKept != 4 {
+		t.Errorf("Infill = %q (%s, %+v), want ab) (eos) in 1 forward, 4 offered and kept", res.Text, res.Stop, res.Stats)
+	}
+	if want := []int32{'(', 'a', 'b', ')', tEOS, 'S', tEOS}; !slices.Equal(blocks(b)[0], want) {
+		t.Errorf("verifying block = %v, want %v", blocks(b)[0], want)
+	}
+}
