@@ -41,6 +41,7 @@ func FuzzInfill(f *testing.F) {
 	f.Add("", "x", uint8(1), uint8(0), uint8(2), uint8(40), uint8(8), uint8(30), uint64(2))
 	f.Add("a\xff", "", uint8(2), uint8(50), uint8(1), uint8(3), uint8(1), uint8(0), uint64(3))
 	f.Add("é", "ü", uint8(3), uint8(70), uint8(0), uint8(100), uint8(0), uint8(50), uint64(4))
+	f.Add("x := «é»\nx := «", "»\n", uint8(0), uint8(90), uint8(0), uint8(16), uint8(4), uint8(0), uint64(5))
 	f.Fuzz(func(t *testing.T, prefix, suffix string, sched, thr, perStep, maxTok, block, revise uint8, seed uint64) {
 		s := Settings{
 			Schedule:    []Schedule{Confidence, Count, Margin, Entropy, Sequential}[sched%5],
@@ -55,6 +56,9 @@ func FuzzInfill(f *testing.F) {
 			s.Temperature, s.TopP = 0.7, 0.9
 		}
 		s.FreeEnd = seed%7 == 0
+		if seed%5 < 2 {
+			s.Lookup = float64(seed%5+1) / 100 // drafts from the fuzzed text itself
+		}
 		info := ourInfo(8)
 		if seed%4 == 1 {
 			info = dreamInfo(8)

@@ -2,7 +2,9 @@ package infill
 
 import (
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestLookupText(t *testing.T) {
@@ -92,4 +94,28 @@ func TestLookupDraftBidirectional(t *testing.T) {
 	if want := []int32{'(', 'a', 'b', ')', tEOS, 'S', tEOS}; !slices.Equal(blocks(b)[0], want) {
 		t.Errorf("verifying block = %v, want %v", blocks(b)[0], want)
 	}
+}
+
+// LookupText returns one line of the context, valid UTF-8 when the context
+// is, that follows an earlier occurrence of the prefix's last bytes.
+func FuzzLookupText(f *testing.F) {
+	f.Add("a = f(1)\nb = f(2)\nc = f(", "")
+	f.Add("return errNo", ")\n}\nvar errNotFound = x\n")
+	f.Add("é := «x»\né := «", "»")
+	f.Fuzz(func(t *testing.T, prefix, suffix string) {
+		got := LookupText(prefix, suffix)
+		if got == "" {
+			return
+		}
+		if strings.Contains(got, "\n") {
+			t.Fatalf("LookupText = %q: more than one line", got)
+		}
+		if utf8.ValidString(prefix) && utf8.ValidString(suffix) && !utf8.ValidString(got) {
+			t.Fatalf("LookupText = %q: invalid UTF-8 from valid text", got)
+		}
+		key := prefix[len(prefix)-lookupMinKey:]
+		if !strings.Contains(prefix, key+got) && !strings.Contains(suffix, key+got) {
+			t.Fatalf("LookupText = %q does not follow %q anywhere in the context", got, key)
+		}
+	})
 }
