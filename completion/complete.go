@@ -53,7 +53,7 @@ type Settings struct {
 	Schedule      string        // infill schedule name; "" = the decoder's default
 	Threshold     float64       // confidence threshold; 0 = the decoder's default
 	EndPrior      float64       // infill.Settings.EndPrior; 0 = the decoder's default, < 0 = off
-	Lookup        float64       // infill.Settings.Lookup; 0 = the decoder's default, < 0 = off
+	NoLookup      bool          // no context-lookup drafts (infill.Settings.Lookup off)
 	TimeBudget    time.Duration // decode time limit; 0 = none
 	// Speculate computes, in the background, the completion that follows
 	// once this one is accepted (needs a Cache; background work yields to

@@ -36,8 +36,8 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 	if req.Settings.EndPrior != 0 {
 		s.EndPrior = max(req.Settings.EndPrior, 0)
 	}
-	if req.Settings.Lookup != 0 {
-		s.Lookup = max(req.Settings.Lookup, 0)
+	if req.Settings.NoLookup {
+		s.Lookup = false
 	}
 	s.TimeBudget = req.Settings.TimeBudget
 	s.StopAtNewline = req.SingleLine

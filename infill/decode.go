@@ -58,6 +58,8 @@ func newRun(d *Decoder, info engine.Info, s Settings, req Request) *run {
 		r.ends = append(r.ends, info.PadID)
 	}
 	switch {
+	case s.DraftFloor > 0:
+		r.floor = s.DraftFloor
 	case s.ReviseBelow > 0:
 		r.floor = s.ReviseBelow
 	case s.Threshold > 0:

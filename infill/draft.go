@@ -2,8 +2,8 @@ package infill
 
 // A Draft is a partial or finished middle, kept so that a later request can
 // warm-start from it: the tokens go onto the canvas, one verifying Denoise
-// keeps those that still score at least the floor (Settings.ReviseBelow, or
-// Threshold when that is 0) and re-masks the rest.
+// keeps those that still score at least the floor (Settings.DraftFloor, or
+// ReviseBelow, or Threshold) and re-masks the rest.
 //
 // Steps records, per token, the step of its block (1-based) at which the
 // decode that made the draft committed it. A warm start reports as saved

@@ -57,7 +57,7 @@ func FuzzInfill(f *testing.F) {
 		}
 		s.FreeEnd = seed%7 == 0
 		if seed%5 < 2 {
-			s.Lookup = float64(seed%5+1) / 100 // drafts from the fuzzed text itself
+			s.Lookup, s.DraftFloor = true, float64(seed%5+1)/100 // drafts from the fuzzed text itself
 		}
 		info := ourInfo(8)
 		if seed%4 == 1 {

@@ -72,7 +72,7 @@
 // draft of its own starts from one taken from its context: the rest of the
 // line after the longest earlier occurrence of the prefix's tail, then an
 // end token. The first pass verifies it as it verifies any warm start's
-// draft, keeping the tokens the model gives at least Settings.Lookup;
+// draft, keeping the tokens the model gives at least Settings.DraftFloor;
 // lookup.go has the rule and why the floor is low.
 //
 // # Context budget
@@ -162,11 +162,14 @@ type Settings struct {
 	// from writing past the point where the suffix takes over (see the
 	// package comment).
 	EndPrior float64
-	// Lookup drafts a request that has no Draft from its own context: the
-	// continuation of the longest earlier occurrence of the prefix's tail,
-	// to the end of that line, whose tokens the verifying pass keeps where
-	// the model gives them at least Lookup (0 = off; see lookup.go).
-	Lookup float64
+	// Lookup drafts a request that brings no Draft from its own context
+	// (see lookup.go): the rest of the line after the longest earlier
+	// occurrence of the prefix's tail, then an end token.
+	Lookup bool
+	// DraftFloor is the probability a warm start's verifying pass must
+	// give a draft token, the Request's Draft or the lookup's, to keep it
+	// (0 = ReviseBelow when that is set, else Threshold).
+	DraftFloor float64
 }
 
 // DefaultSettings returns the settings a request gets when it has no
@@ -174,18 +177,22 @@ type Settings struct {
 // dInfer's evaluated threshold), up to 128 tokens, the end decided by the
 // first pass at 0.7 (on the default model and 120 held-out cases, edit
 // similarity 0.101 → 0.165 and p50 605 → 122 ms against no end prior; 0.5
-// and 0.9 scored lower: README, Decoder sweep), and a context-lookup draft
-// kept where the model gives a token at least 0.01 (chosen on the 200
-// development cases in eval/dev: edit similarity 0.210 → 0.289 and 0.94 →
-// 2.34 tokens per forward; floors of 0.05 and 0.2 scored 0.281 and 0.263).
+// and 0.9 scored lower: README, Decoder sweep), and the context lookup with
+// drafts kept where the model gives a token at least 0.01 (chosen on the
+// 200 development cases in eval/dev: edit similarity 0.210 → 0.289 and
+// 0.94 → 2.34 tokens per forward; floors of 0.05 and 0.2 scored 0.281 and
+// 0.263. A warm start from the typed-through answer's draft at 0.01 took
+// 1.09 forwards and scored 0.349 there, against 6.32 and 0.243 at the
+// threshold, 0.9).
 func DefaultSettings() Settings {
 	return Settings{
-		Schedule:  Confidence,
-		Threshold: 0.9,
-		MaxTokens: 128,
-		TopP:      1,
-		EndPrior:  0.7,
-		Lookup:    0.01,
+		Schedule:   Confidence,
+		Threshold:  0.9,
+		MaxTokens:  128,
+		TopP:       1,
+		EndPrior:   0.7,
+		Lookup:     true,
+		DraftFloor: 0.01,
 	}
 }
 
@@ -256,9 +263,9 @@ type Stats struct {
 	Denoise          time.Duration // time in Denoise
 	ContextTokens    int           // tokens of the first Prefill (the context before the middle)
 	Reused           int           // of those, taken from the session's cache
-	WarmKept         int           // draft tokens kept by the verifying pass
+	WarmKept         int           // draft tokens kept by the verifying pass (the lookup's too)
 	WarmSaved        int           // forward passes a warm start saved (see Draft)
-	Lookup           int           // draft tokens the context lookup offered (Settings.Lookup); those kept count in WarmKept
+	Lookup           int           // draft tokens the context lookup offered (Settings.Lookup)
 	Remasked         int           // committed tokens re-masked by revision
 	EndPriorBlocks   int           // blocks whose end Settings.EndPrior decided on their first pass
 	Trimmed          int           // prefix+suffix tokens dropped by the trim policy
@@ -299,9 +306,9 @@ func (d *Decoder) Infill(ctx context.Context, req Request) (Result, error) {
 		return Result{}, fmt.Errorf("infill: %w", err)
 	}
 	r := newRun(d, info, s, req)
-	if req.Draft == nil && s.Lookup > 0 {
+	if req.Draft == nil && s.Lookup {
 		if dr := r.lookupDraft(); dr != nil {
-			r.req.Draft, r.floor = dr, s.Lookup
+			r.req.Draft = dr
 			r.stats.Lookup = len(dr.Tokens)
 		}
 	}
@@ -380,8 +387,8 @@ func normalize(s Settings, info engine.Info) (Settings, error) {
 	if s.ReviseBelow < 0 || s.ReviseBelow >= 1 {
 		return s, fmt.Errorf("%w: revise-below %v outside [0,1)", ErrSettings, s.ReviseBelow)
 	}
-	if s.Lookup < 0 || s.Lookup >= 1 {
-		return s, fmt.Errorf("%w: lookup floor %v outside [0,1)", ErrSettings, s.Lookup)
+	if s.DraftFloor < 0 || s.DraftFloor >= 1 {
+		return s, fmt.Errorf("%w: draft floor %v outside [0,1)", ErrSettings, s.DraftFloor)
 	}
 	if s.TimeBudget < 0 {
 		return s, fmt.Errorf("%w: negative time budget", ErrSettings)

@@ -8,7 +8,7 @@ import "strings"
 // path). Prompt-lookup decoding drafts such continuations for autoregressive
 // models and verifies them in one pass; a diffusion decoder verifies the
 // same way a warm start does. A request without a draft of its own
-// (Request.Draft) gets one from its context when Settings.Lookup > 0:
+// (Request.Draft) gets one from its context when Settings.Lookup is set:
 //
 //   - the key is the longest tail of the prefix, lookupMinKey to
 //     lookupMaxKey bytes, that occurs earlier in the prefix (the latest
@@ -17,8 +17,8 @@ import "strings"
 //   - the draft is what follows that occurrence up to the end of its line,
 //     then an end token, at most MaxTokens tokens (no end token when cut);
 //   - the verifying pass keeps each draft token the model gives at least
-//     Settings.Lookup and re-masks the rest, and decoding goes on from
-//     there as after any warm start.
+//     Settings.DraftFloor and re-masks the rest, and decoding goes on
+//     from there as after any warm start.
 //
 // The floor is low on purpose: the draft is a guess from the text, not
 // the model's, and a token the model merely does not rule out is worth

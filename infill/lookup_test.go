@@ -34,14 +34,14 @@ func TestLookupText(t *testing.T) {
 
 // A request with no draft of its own gets the context's continuation as a
 // draft with an end token; the verifying pass keeps what scores at least
-// Settings.Lookup and the steps fill the rest.
+// Settings.DraftFloor and the steps fill the rest.
 func TestLookupDraft(t *testing.T) {
 	const prefix = "ab.Call(1)\ncd.Call(2)\nab.Call("
 	pass := []dist{d1('1', 0.25), d1(')', 0.6), d1(tEOS, 0.9), d1(tEOS, 0.99), d1(tEOS, 0.99), d1(tEOS, 0.99)}
 	after := []dist{d1('7', 0.95), d1(')', 0.95), d1(tEOS, 0.95), d1(tEOS, 0.99), d1(tEOS, 0.99), d1(tEOS, 0.99)}
 
 	b := &fakeBackend{info: ourInfo(6), script: table(pass, after)}
-	res, _ := decode(t, b, Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup = 0.2 })})
+	res, _ := decode(t, b, Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup, s.DraftFloor = true, 0.2 })})
 	if res.Text != "1)" || res.Stop != StopEOS || res.Stats.Forwards != 1 || res.Stats.Lookup != 3 || res.Stats.WarmKept != 3 {
 		t.Errorf("floor 0.2: Infill = %q (%s, %+v), want 1) (eos) in 1 forward, 3 offered, 3 kept", res.Text, res.Stop, res.Stats)
 	}
@@ -52,7 +52,7 @@ func TestLookupDraft(t *testing.T) {
 	// Above the first token's 0.25 it is re-masked and decided by the next
 	// step, which sees the kept ")" and end.
 	b = &fakeBackend{info: ourInfo(6), script: table(pass, after)}
-	res, _ = decode(t, b, Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup = 0.5 })})
+	res, _ = decode(t, b, Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup, s.DraftFloor = true, 0.5 })})
 	if res.Text != "7)" || res.Stats.Forwards != 2 || res.Stats.WarmKept != 2 {
 		t.Errorf("floor 0.5: Infill = %q (%+v), want 7) in 2 forwards, 2 kept", res.Text, res.Stats)
 	}
@@ -63,31 +63,31 @@ func TestLookupDraft(t *testing.T) {
 	// Off, or a request that brings its own draft: no lookup.
 	for _, req := range []Request{
 		{Prefix: prefix, Settings: settings(func(s *Settings) {})},
-		{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup = 0.2 }), Draft: &Draft{Tokens: []int32{'7'}}},
+		{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup, s.DraftFloor = true, 0.2 }), Draft: &Draft{Tokens: []int32{'7'}}},
 	} {
 		b = &fakeBackend{info: ourInfo(6), script: table(pass, after)}
 		res, _ = decode(t, b, req)
 		if res.Stats.Lookup != 0 || blocks(b)[0][1] == '1' {
-			t.Errorf("lookup with Lookup %v and draft %v: offered %d, first block %v", req.Settings.Lookup, req.Draft, res.Stats.Lookup, blocks(b)[0])
+			t.Errorf("lookup %v with draft %v: offered %d, first block %v", req.Settings.Lookup, req.Draft, res.Stats.Lookup, blocks(b)[0])
 		}
 	}
 
 	// A draft longer than MaxTokens is cut there and has no end token.
 	b = &fakeBackend{info: ourInfo(6), script: table(pass, after)}
-	res, _ = decode(t, b, Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup, s.MaxTokens = 0.2, 1 })})
+	res, _ = decode(t, b, Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup, s.DraftFloor, s.MaxTokens = true, 0.2, 1 })})
 	if res.Stats.Lookup != 1 || res.Text != "1" {
 		t.Errorf("MaxTokens 1: Infill = %q (%+v), want 1 with 1 token offered", res.Text, res.Stats)
 	}
 
-	if _, err := newDecoder(b, byteCodec{}).Infill(t.Context(), Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup = 1 })}); err == nil {
-		t.Error("Lookup 1: no error")
+	if _, err := newDecoder(b, byteCodec{}).Infill(t.Context(), Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.DraftFloor = 1 })}); err == nil {
+		t.Error("DraftFloor 1: no error")
 	}
 }
 
 // A bidirectional checkpoint verifies the lookup draft on its canvas too.
 func TestLookupDraftBidirectional(t *testing.T) {
 	b := &fakeBackend{info: dreamInfo(4), script: bidiOracle("ab)", tEOS, 1, 2)}
-	res, _ := decode(t, b, Request{Prefix: "yf(ab)\nyf(", Suffix: "S", Settings: settings(func(s *Settings) { s.Lookup = 0.01 })})
+	res, _ := decode(t, b, Request{Prefix: "yf(ab)\nyf(", Suffix: "S", Settings: settings(func(s *Settings) { s.Lookup, s.DraftFloor = true, 0.01 })})
 	if res.Text != "ab)" || res.Stop != StopEOS || res.Stats.Forwards != 1 || res.Stats.Lookup != 4 || res.Stats.WarmKept != 4 {
 		t.Errorf("Infill = %q (%s, %+v), want ab) (eos) in 1 forward, 4 offered and kept", res.Text, res.Stop, res.Stats)
 	}

@@ -28,7 +28,7 @@ func decode(t *testing.T, b *fakeBackend, req Request) (Result, []Partial) {
 // each schedule test pins one rule, and TestEndPrior pins that one.
 func settings(f func(*Settings)) Settings {
 	s := DefaultSettings()
-	s.EndPrior, s.Lookup = 0, 0
+	s.EndPrior, s.Lookup, s.DraftFloor = 0, false, 0
 	f(&s)
 	return s
 }

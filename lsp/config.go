@@ -113,16 +113,7 @@ func (c Config) settings() completion.Settings {
 		TimeBudget:    time.Duration(c.TimeBudgetMs) * time.Millisecond,
 		Speculate:     c.Speculate,
 		ColdOnly:      !c.WarmStart,
-		Lookup:        lookupSetting(c.Lookup),
+		NoLookup:      !c.Lookup,
 		Debounce:      time.Duration(c.DebounceMs) * time.Millisecond,
 	}
-}
-
-// lookupSetting maps the lookup switch to completion.Settings.Lookup: on
-// is the decoder's default floor, off is negative.
-func lookupSetting(on bool) float64 {
-	if on {
-		return 0
-	}
-	return -1
 }

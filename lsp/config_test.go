@@ -41,19 +41,18 @@ func TestConfigMerge(t *testing.T) {
 	}
 }
 
-// lookup defaults on (the decoder's floor); turned off, it reaches the
-// decoder as a negative floor.
+// lookup defaults on; turned off, it reaches the decoder as NoLookup.
 func TestConfigLookup(t *testing.T) {
 	c := DefaultConfig()
-	if !c.Lookup || c.settings().Lookup != 0 {
-		t.Fatalf("default: Lookup %v, settings %v; want on at the decoder's default", c.Lookup, c.settings().Lookup)
+	if !c.Lookup || c.settings().NoLookup {
+		t.Fatalf("default: Lookup %v, NoLookup %v; want on", c.Lookup, c.settings().NoLookup)
 	}
 	next, err := c.merge(map[string]any{"lookup": false})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if next.Lookup || next.settings().Lookup >= 0 {
-		t.Errorf("lookup false: Lookup %v, settings %v", next.Lookup, next.settings().Lookup)
+	if next.Lookup || !next.settings().NoLookup {
+		t.Errorf("lookup false: Lookup %v, NoLookup %v", next.Lookup, next.settings().NoLookup)
 	}
 }
 

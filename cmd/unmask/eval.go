@@ -47,7 +47,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	maxTokens := fs.Int("max-tokens", def.MaxTokens, "longest middle in tokens")
 	threshold := fs.Float64("threshold", def.Threshold, "confidence threshold of the decoder")
 	endPrior := fs.Float64("end-prior", def.EndPrior, "end a block where its all-mask first pass predicts the end with at least this probability at every later position (0 = off)")
-	lookup := fs.Float64("lookup", def.Lookup, "draft from the context's earlier occurrence of the prefix's tail, kept where the model gives a token at least this (0 = off)")
+	lookup := fs.Bool("lookup", def.Lookup, "with no draft, start from the rest of the line after the context's earlier occurrence of the prefix's tail")
+	draftFloor := fs.Float64("draft-floor", def.DraftFloor, "raw pipeline: the verifying pass keeps draft tokens the model gives at least this (0 = the threshold)")
 	schedule := fs.String("schedule", string(def.Schedule), "raw pipeline: unmasking schedule (confidence, count, margin, entropy, sequential)")
 	perStep := fs.Int("per-step", def.PerStep, "raw pipeline: tokens per step of the count and sequential schedules")
 	leftmost := fs.Bool("leftmost-fallback", def.LeftmostFallback, "raw pipeline: a step with nothing above the threshold commits the leftmost open position")
@@ -119,7 +120,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		dec := infill.New(m, tok)
 		s := def
-		s.MaxTokens, s.Threshold, s.EndPrior, s.LeftmostFallback, s.Lookup = *maxTokens, *threshold, *endPrior, *leftmost, *lookup
+		s.MaxTokens, s.Threshold, s.EndPrior, s.LeftmostFallback = *maxTokens, *threshold, *endPrior, *leftmost
+		s.Lookup, s.DraftFloor = *lookup, *draftFloor
 		s.Schedule, s.PerStep = infill.Schedule(*schedule), *perStep
 		fill = func(ctx context.Context, c eval.Case) (eval.Outcome, error) {
 			start := time.Now()
@@ -210,7 +212,7 @@ func writeDetails(path string, rs []eval.Result) error {
 // document is the case's prefix and suffix, the cursor between them, and
 // the answer is what completion.Engine returns (window cut on syntax
 // boundaries, one line mid-line, post-processed).
-func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, threshold, endPrior, lookup float64, budget time.Duration) eval.Filler {
+func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, threshold, endPrior float64, lookup bool, budget time.Duration) eval.Filler {
 	eng := &completion.Engine{Filler: f}
 	s := completion.DefaultSettings()
 	if maxTokensSet {
@@ -221,10 +223,7 @@ func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, 
 	if endPrior == 0 {
 		s.EndPrior = -1 // off, not the decoder's default
 	}
-	s.Lookup = lookup
-	if lookup == 0 {
-		s.Lookup = -1
-	}
+	s.NoLookup = !lookup
 	ext := map[string]string{"go": ".go", "python": ".py"}
 	return func(ctx context.Context, c eval.Case) (eval.Outcome, error) {
 		text := c.Prefix + c.Suffix

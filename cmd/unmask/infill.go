@@ -46,7 +46,8 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	budget := fs.Duration("budget", 0, "time budget (0 = none); running out returns what is committed")
 	middle := fs.Int("middle-length", 0, "bidirectional checkpoints: first mask length (0 = one block)")
 	endPrior := fs.Float64("end-prior", def.EndPrior, "end a block where its all-mask first pass predicts the end with at least this probability at every later position (0 = off)")
-	lookup := fs.Float64("lookup", def.Lookup, "draft from the context's earlier occurrence of the prefix's tail, kept where the model gives a token at least this (0 = off)")
+	lookup := fs.Bool("lookup", def.Lookup, "with no draft, start from the rest of the line after the context's earlier occurrence of the prefix's tail")
+	draftFloor := fs.Float64("draft-floor", def.DraftFloor, "a warm start's verifying pass keeps draft tokens the model gives at least this (0 = the threshold)")
 	leftmost := fs.Bool("leftmost-fallback", def.LeftmostFallback, "threshold schedules: a step with nothing above the threshold commits the leftmost open position, not the most confident")
 	asJSON := fs.Bool("json", false, "print the middle with its stop reason and stats as JSON")
 	sweep := fs.String("sweep", "", "JSONL cases {prefix, suffix, middle} (a glob: the first --cases of each file): print exact match and tokens per forward for each schedule instead")
@@ -131,7 +132,7 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	s.Threshold, s.PerStep, s.MaxTokens, s.BlockSize = *threshold, *perStep, *maxTokens, *blockSize
 	s.Temperature, s.TopP, s.Seed, s.ReviseBelow = *temperature, *topP, *seed, *revise
 	s.TimeBudget, s.MiddleLength, s.LeftmostFallback, s.EndPrior = *budget, *middle, *leftmost, *endPrior
-	s.Lookup = *lookup
+	s.Lookup, s.DraftFloor = *lookup, *draftFloor
 	res, err := infill.New(m, tok).Infill(context.Background(), infill.Request{Prefix: prefix, Suffix: suffix, Settings: s})
 	if err != nil {
 		return err
@@ -219,7 +220,7 @@ type sweepSetting struct {
 func sweepSettings(maxTokens int) []sweepSetting {
 	mk := func(name string, f func(*infill.Settings)) sweepSetting {
 		s := infill.DefaultSettings()
-		s.MaxTokens, s.Lookup = maxTokens, 0
+		s.MaxTokens, s.Lookup = maxTokens, false
 		f(&s)
 		return sweepSetting{name, s}
 	}
@@ -250,10 +251,10 @@ func sweepSettings(maxTokens int) []sweepSetting {
 		mk("margin τ=0.50", func(s *infill.Settings) { s.Schedule, s.Threshold = infill.Margin, 0.5 }),
 		mk("entropy τ=0.50", func(s *infill.Settings) { s.Schedule, s.Threshold = infill.Entropy, 0.5 }))
 	for _, f := range []float64{0.01, 0.05, 0.1, 0.2, 0.5, 0.9} {
-		rows = append(rows, mk(fmt.Sprintf("confidence τ=0.90, lookup draft kept at ≥ %.2f", f), func(s *infill.Settings) { s.Lookup = f }))
+		rows = append(rows, mk(fmt.Sprintf("confidence τ=0.90, lookup draft kept at ≥ %.2f", f), func(s *infill.Settings) { s.Lookup, s.DraftFloor = true, f }))
 	}
 	rows = append(rows, mk("sequential 1/step, lookup draft kept at ≥ 0.01", func(s *infill.Settings) {
-		s.Schedule, s.PerStep, s.Lookup = infill.Sequential, 1, 0.01
+		s.Schedule, s.PerStep, s.Lookup, s.DraftFloor = infill.Sequential, 1, true, 0.01
 	}))
 	return rows
 }
