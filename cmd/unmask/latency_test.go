@@ -45,7 +45,10 @@ func percentiles(samples []time.Duration) (p50, p95 float64) {
 // iteration types a new line at the cursor in a 4,000-line Go file
 // (a cache miss: a context no completion was made for) and asks for an
 // inline completion, with the default settings. The reference beside it,
-// in-process, is the same completion.Engine call without JSON-RPC.
+// in-process, is the same completion.Engine call without JSON-RPC; and
+// in-process without the context lookup, which drafts each answer from
+// the line typed before it (the typed lines repeat a pattern, as code
+// often does), the model alone.
 func BenchmarkInlineCompletion(b *testing.B) {
 	dir, name := benchModel(b)
 	data, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", "net", "http", "server.go"))
@@ -102,35 +105,46 @@ func BenchmarkInlineCompletion(b *testing.B) {
 		c.Call(ctx, "shutdown", nil)
 		c.Notify("exit", nil)
 	})
-	b.Run("in-process/"+name, func(b *testing.B) {
-		f, err := openFiller(dir)
-		if err != nil {
+	for _, lookup := range []bool{true, false} {
+		sub := "in-process/" + name
+		if !lookup {
+			sub += "/no-lookup"
+		}
+		b.Run(sub, func(b *testing.B) { benchInProcess(b, dir, src, line0, lookup) })
+	}
+}
+
+// benchInProcess is BenchmarkInlineCompletion's in-process reference.
+func benchInProcess(b *testing.B, dir, src string, line0 int, lookup bool) {
+	f, err := openFiller(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	e := &completion.Engine{Filler: f, Cache: f.Cache}
+	doc := completion.NewDocument("file:///bench/server.go", "go", 1, src)
+	defer doc.Close()
+	var samples []time.Duration
+	v := int32(1)
+	l := uint32(line0)
+	for b.Loop() {
+		v++
+		p := completion.Position{Line: l, Character: 1}
+		if err := doc.Apply(v, []completion.Change{{Range: &completion.Range{Start: p, End: p}, Text: fmt.Sprintf("n%d := %d\n\t", v, v)}}, completion.UTF16); err != nil {
 			b.Fatal(err)
 		}
-		defer f.Close()
-		e := &completion.Engine{Filler: f, Cache: f.Cache}
-		doc := completion.NewDocument("file:///bench/server.go", "go", 1, src)
-		defer doc.Close()
-		var samples []time.Duration
-		v := int32(1)
-		l := uint32(line0)
-		for b.Loop() {
-			v++
-			p := completion.Position{Line: l, Character: 1}
-			if err := doc.Apply(v, []completion.Change{{Range: &completion.Range{Start: p, End: p}, Text: fmt.Sprintf("n%d := %d\n\t", v, v)}}, completion.UTF16); err != nil {
-				b.Fatal(err)
-			}
-			l++
-			start := time.Now()
-			if _, err := e.Complete(context.Background(), completion.Request{Doc: doc,
-				Position: completion.Position{Line: l, Character: 1}, Encoding: completion.UTF16,
-				Settings: completion.DefaultSettings()}); err != nil {
-				b.Fatal(err)
-			}
-			samples = append(samples, time.Since(start))
+		l++
+		s := completion.DefaultSettings()
+		s.NoLookup = !lookup
+		start := time.Now()
+		if _, err := e.Complete(context.Background(), completion.Request{Doc: doc,
+			Position: completion.Position{Line: l, Character: 1}, Encoding: completion.UTF16,
+			Settings: s}); err != nil {
+			b.Fatal(err)
 		}
-		p50, p95 := percentiles(samples)
-		b.ReportMetric(p50, "p50-ms")
-		b.ReportMetric(p95, "p95-ms")
-	})
+		samples = append(samples, time.Since(start))
+	}
+	p50, p95 := percentiles(samples)
+	b.ReportMetric(p50, "p50-ms")
+	b.ReportMetric(p95, "p95-ms")
 }
