@@ -11,9 +11,9 @@ import "strings"
 // (Request.Draft) gets one from its context when Settings.Lookup is set:
 //
 //   - the key is the longest tail of the prefix, lookupMinKey to
-//     lookupMaxKey bytes, that occurs earlier in the prefix (the latest
-//     occurrence) or, failing that, in the suffix (the first), and is
-//     followed there by something other than a line break;
+//     lookupMaxKey bytes, that occurs earlier in the prefix (its latest
+//     occurrence) or in the suffix (its first; at equal length the
+//     prefix's wins) followed by something other than a line break;
 //   - the draft is what follows that occurrence up to the end of its line,
 //     then an end token, at most MaxTokens tokens (no end token when cut);
 //   - the verifying pass keeps each draft token the model gives at least
