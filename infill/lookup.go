@@ -42,33 +42,38 @@ func LookupText(prefix, suffix string) string {
 	// tail is not a match of itself, and the continuation is never empty.
 	hay := prefix[:len(prefix)-1]
 	// Every occurrence of a longer key holds one of each shorter key ending
-	// at the same place, so the longest key found in hay (or in suffix) is
-	// the first length that is not found, less one.
-	longest := func(text string) int {
-		n := 0
-		for l := lookupMinKey; l <= lookupMaxKey && l <= len(prefix); l++ {
-			if !strings.Contains(text, prefix[len(prefix)-l:]) {
-				break
-			}
-			n = l
-		}
-		return n
-	}
-	inPrefix, inSuffix := longest(hay), longest(suffix)
-	for l := max(inPrefix, inSuffix); l >= lookupMinKey; l-- {
+	// at the same place, so the keys are searched from the shortest up
+	// until neither text holds one; at[n] keeps where key n was found
+	// (the latest in hay, the first in suffix; -1 when not), and the
+	// longest key whose occurrence is followed by more than a line break
+	// wins, hay's before suffix's at equal length.
+	var at [lookupMaxKey - lookupMinKey + 1][2]int
+	n := 0
+	for l := lookupMinKey; l <= lookupMaxKey && l <= len(prefix); l++ {
 		key := prefix[len(prefix)-l:]
-		if l <= inPrefix {
-			if i := strings.LastIndex(hay, key); i >= 0 {
-				if c := restOfLine(prefix[i+l:]); c != "" {
-					return c
-				}
+		p, q := -1, -1
+		if n == 0 || at[n-1][0] >= 0 {
+			p = strings.LastIndex(hay, key)
+		}
+		if n == 0 || at[n-1][1] >= 0 {
+			q = strings.Index(suffix, key)
+		}
+		if p < 0 && q < 0 {
+			break
+		}
+		at[n] = [2]int{p, q}
+		n++
+	}
+	for k := n - 1; k >= 0; k-- {
+		l := lookupMinKey + k
+		if p := at[k][0]; p >= 0 {
+			if c := restOfLine(prefix[p+l:]); c != "" {
+				return c
 			}
 		}
-		if l <= inSuffix {
-			if i := strings.Index(suffix, key); i >= 0 {
-				if c := restOfLine(suffix[i+l:]); c != "" {
-					return c
-				}
+		if q := at[k][1]; q >= 0 {
+			if c := restOfLine(suffix[q+l:]); c != "" {
+				return c
 			}
 		}
 	}
@@ -97,5 +102,5 @@ func (r *run) lookupDraft() *Draft {
 	} else {
 		ids = append(ids, r.info.EOSID)
 	}
-	return &Draft{Tokens: ids, Probs: make([]float32, len(ids)), Steps: make([]int32, len(ids))}
+	return &Draft{Tokens: ids}
 }
