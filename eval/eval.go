@@ -18,14 +18,13 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/unmask/unmask/infill"
 	"unicode"
 	"unicode/utf8"
 
 	sitter "github.com/smacker/go-tree-sitter"
 	"github.com/smacker/go-tree-sitter/golang"
 	"github.com/smacker/go-tree-sitter/python"
+	"github.com/unmask/unmask/infill"
 )
 
 // A Case is one held-out fill-in-the-middle request and its true middle.

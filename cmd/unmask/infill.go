@@ -27,6 +27,13 @@ func init() {
 	})
 }
 
+// Usage of the decoder flags that unmask infill and unmask eval share.
+const (
+	usageEndPrior   = "end a block where its all-mask first pass predicts the end with at least this probability at every later position (0 = off)"
+	usageLookup     = "with no draft, start from the rest of the line after the context's earlier occurrence of the prefix's tail"
+	usageDraftFloor = "a draft's verifying pass keeps the tokens the model gives at least this (0 = the threshold)"
+)
+
 func runInfill(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("infill", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -45,9 +52,9 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	revise := fs.Float64("revise-below", 0, "re-mask committed tokens whose probability falls below this (0 = off)")
 	budget := fs.Duration("budget", 0, "time budget (0 = none); running out returns what is committed")
 	middle := fs.Int("middle-length", 0, "bidirectional checkpoints: first mask length (0 = one block)")
-	endPrior := fs.Float64("end-prior", def.EndPrior, "end a block where its all-mask first pass predicts the end with at least this probability at every later position (0 = off)")
-	lookup := fs.Bool("lookup", def.Lookup, "with no draft, start from the rest of the line after the context's earlier occurrence of the prefix's tail")
-	draftFloor := fs.Float64("draft-floor", def.DraftFloor, "a warm start's verifying pass keeps draft tokens the model gives at least this (0 = the threshold)")
+	endPrior := fs.Float64("end-prior", def.EndPrior, usageEndPrior)
+	lookup := fs.Bool("lookup", def.Lookup, usageLookup)
+	draftFloor := fs.Float64("draft-floor", def.DraftFloor, usageDraftFloor)
 	leftmost := fs.Bool("leftmost-fallback", def.LeftmostFallback, "threshold schedules: a step with nothing above the threshold commits the leftmost open position, not the most confident")
 	asJSON := fs.Bool("json", false, "print the middle with its stop reason and stats as JSON")
 	sweep := fs.String("sweep", "", "JSONL cases {prefix, suffix, middle} (a glob: the first --cases of each file): print exact match and tokens per forward for each schedule instead")
