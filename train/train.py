@@ -85,7 +85,8 @@ class CopySampler:
     def example(self, rng):
         n = self.ctx - 3
         toks = [rng.randrange(16, self.vocab) for _ in range(n)]
-        ns = rng.randrange(40, n - 40)
+        lo = 40 if n > 80 else max(self.B, n // 3)  # short T: the suffix still holds a block
+        ns = rng.randrange(lo, n - lo)
         S, P = toks[:ns], toks[ns:]
         # the middle repeats the suffix's first L tokens: reachable only
         # through the block's attention to the (far-away) suffix
