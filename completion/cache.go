@@ -115,7 +115,7 @@ func (e *Engine) speculate(doc string, w, raw Window, text string, s Settings) {
 	// The cache's key: the raw context after the accept.
 	nextRaw := Window{Prefix: raw.Prefix + text, Suffix: raw.Suffix}
 	e.Cache.c.Speculator.Schedule(cache.SpecKey(doc, nextRaw.Prefix, nextRaw.Suffix), func(ctx context.Context) {
-		fill, err := e.Filler.Fill(ctx, fillRequest(doc, next, s))
+		fill, err := e.Filler.Fill(ctx, fillRequest(doc, next, nextRaw, s))
 		if err != nil || ctx.Err() != nil {
 			return
 		}

@@ -25,7 +25,11 @@ type FillRequest struct {
 	// SingleLine asks for the first line only (the cursor is mid-line):
 	// the filler may stop decoding at the first line break.
 	SingleLine bool
-	Settings   Settings
+	// LookupPrefix and LookupSuffix are the document's text around the
+	// cursor beyond the window, for the decoder's context lookup
+	// (infill.Request's fields of the same names); empty: the window's.
+	LookupPrefix, LookupSuffix string
+	Settings                   Settings
 }
 
 // A FillResult is the model's middle and what it cost.
@@ -181,7 +185,7 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 		case <-t.C:
 		}
 	}
-	fill, err := e.Filler.Fill(ctx, fillRequest(req.Doc.URI, snap.w, req.Settings))
+	fill, err := e.Filler.Fill(ctx, fillRequest(req.Doc.URI, snap.w, snap.raw, req.Settings))
 	res.Fill = fill
 	if err != nil {
 		return res, fmt.Errorf("completion: %s: %w", req.Doc.URI, err)
@@ -197,12 +201,13 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 	return res, nil
 }
 
-// fillRequest asks for the middle of window w. Mid-line only one line is
-// kept: the tokens past it would be decoded for nothing, and each can cost
-// a forward pass, so the request is for one line of at most
-// singleLineTokens.
-func fillRequest(doc string, w Window, s Settings) FillRequest {
-	r := FillRequest{Document: doc, Prefix: w.Prefix, Suffix: w.Suffix, MaxTokens: s.MaxTokens, Settings: s}
+// fillRequest asks for the middle of window w; the context lookup searches
+// the wider raw context. Mid-line only one line is kept: the tokens past it
+// would be decoded for nothing, and each can cost a forward pass, so the
+// request is for one line of at most singleLineTokens.
+func fillRequest(doc string, w, raw Window, s Settings) FillRequest {
+	r := FillRequest{Document: doc, Prefix: w.Prefix, Suffix: w.Suffix, MaxTokens: s.MaxTokens, Settings: s,
+		LookupPrefix: raw.Prefix, LookupSuffix: raw.Suffix}
 	if !w.Multiline() {
 		r.SingleLine, r.MaxTokens = true, min(r.MaxTokens, singleLineTokens)
 	}
@@ -223,7 +228,11 @@ type snapshot struct {
 }
 
 // The raw context's extent: more than the span cache keys by (2,048 bytes
-// before the cursor plus its 128-byte scan back, 512 after).
+// before the cursor plus its 128-byte scan back, 512 after). The decoder's
+// context lookup searches it too: on the development cases with whole
+// files for context (editor pipeline), searching the window alone scored
+// edit similarity 0.246, this extent 0.304, 8,192 bytes after the cursor
+// 0.305 and the whole file 0.297 (README, Decoder).
 const (
 	rawPrefixBytes = 8192
 	rawSuffixBytes = 2048

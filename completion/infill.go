@@ -46,7 +46,8 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 	// tokens per byte than the estimate, and attention cost grows with the
 	// square of the context).
 	s.MaxContext = req.Settings.ContextTokens
-	ireq := infill.Request{Prefix: req.Prefix, Suffix: req.Suffix, Settings: s}
+	ireq := infill.Request{Prefix: req.Prefix, Suffix: req.Suffix, Settings: s,
+		LookupPrefix: req.LookupPrefix, LookupSuffix: req.LookupSuffix}
 	res, err := f.Cache.infill(ctx, f, req.Document, ireq, req.Settings.ColdOnly)
 	if err != nil {
 		return FillResult{}, err

@@ -2,6 +2,8 @@ package completion
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -44,5 +46,36 @@ func TestSingleLineRequest(t *testing.T) {
 				t.Errorf("single-line MaxTokens = %d, want at most %d", r.MaxTokens, singleLineTokens)
 			}
 		})
+	}
+}
+
+// The decoder's context lookup searches the raw context around the cursor,
+// which reaches beyond a window cut to a small token budget.
+func TestLookupContext(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("package p\n\n")
+	for i := range 100 {
+		fmt.Fprintf(&b, "func f%d() int {\n\treturn %d\n}\n\n", i, i)
+	}
+	b.WriteString("func g() {\n\t\n}\n")
+	text := b.String()
+	f := &reqFiller{}
+	s := DefaultSettings()
+	s.ContextTokens = 100
+	doc := NewDocument("file:///p.go", "go", 1, text)
+	defer doc.Close()
+	if _, err := (&Engine{Filler: f}).Complete(context.Background(), Request{Doc: doc, Position: Position{Line: 403, Character: 1}, Encoding: UTF16, Settings: s}); err != nil {
+		t.Fatal(err)
+	}
+	r := f.reqs[0]
+	off := strings.LastIndex(text, "\n\t\n") + 2
+	if !strings.HasSuffix(r.LookupPrefix, r.Prefix[len(r.Prefix)-20:]) || !strings.HasSuffix(text[:off], r.LookupPrefix) {
+		t.Fatalf("LookupPrefix does not end at the cursor: ...%q", r.LookupPrefix[max(len(r.LookupPrefix)-20, 0):])
+	}
+	if len(r.LookupPrefix) != min(off, rawPrefixBytes) || len(r.Prefix) >= len(r.LookupPrefix) {
+		t.Errorf("LookupPrefix holds %d bytes, want %d, more than the window's %d", len(r.LookupPrefix), min(off, rawPrefixBytes), len(r.Prefix))
+	}
+	if r.LookupSuffix != text[off:] {
+		t.Errorf("LookupSuffix = %q, want the rest of the document %q", r.LookupSuffix, text[off:])
 	}
 }

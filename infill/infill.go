@@ -228,7 +228,13 @@ func newDecoder(b engine.Backend, tok codec) *Decoder {
 // Request is one fill-in-the-middle request.
 type Request struct {
 	Prefix, Suffix string
-	Settings       Settings
+	// LookupPrefix and LookupSuffix, when set, are wider text around the
+	// middle for the context lookup (Settings.Lookup) to search instead
+	// of Prefix and Suffix: the document beyond the model's window, which
+	// may repeat the line being written although the model cannot see
+	// it. LookupPrefix ends, as Prefix does, just before the middle.
+	LookupPrefix, LookupSuffix string
+	Settings                   Settings
 	// Session is an optional per-document session whose KV cache is reused
 	// (the longest common token prefix survives); nil = a fresh one, closed
 	// before Infill returns. Bidirectional checkpoints need a session whose

@@ -89,7 +89,14 @@ func restOfLine(s string) string {
 
 // lookupDraft returns the context-lookup draft for a request, or nil.
 func (r *run) lookupDraft() *Draft {
-	text := LookupText(r.req.Prefix, r.req.Suffix)
+	prefix, suffix := r.req.Prefix, r.req.Suffix
+	if r.req.LookupPrefix != "" {
+		prefix = r.req.LookupPrefix
+	}
+	if r.req.LookupSuffix != "" {
+		suffix = r.req.LookupSuffix
+	}
+	text := LookupText(prefix, suffix)
 	if text == "" {
 		return nil
 	}

@@ -79,6 +79,19 @@ func TestLookupDraft(t *testing.T) {
 		t.Errorf("MaxTokens 1: Infill = %q (%+v), want 1 with 1 token offered", res.Text, res.Stats)
 	}
 
+	// LookupPrefix and LookupSuffix are searched instead of the window:
+	// here the repeat lies before the model's prefix, and a window suffix
+	// that offers another continuation is not searched.
+	b = &fakeBackend{info: ourInfo(6), script: table(pass, after)}
+	res, _ = decode(t, b, Request{Prefix: "ab.Call(", Suffix: "\nab.Call(9)", LookupPrefix: prefix, LookupSuffix: "\n",
+		Settings: settings(func(s *Settings) { s.Lookup, s.DraftFloor = true, 0.2 })})
+	if res.Stats.Lookup != 3 || res.Text != "1)" {
+		t.Errorf("wider lookup text: Infill = %q (%+v), want 1) from the lookup prefix, 3 offered", res.Text, res.Stats)
+	}
+	if want := []int32{tFIMMiddle, '1', ')', tEOS, tEOS, tEOS, tEOS}; !slices.Equal(blocks(b)[0], want) {
+		t.Errorf("wider lookup text: verifying block = %v, want %v", blocks(b)[0], want)
+	}
+
 	if _, err := newDecoder(b, byteCodec{}).Infill(t.Context(), Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.DraftFloor = 1 })}); err == nil {
 		t.Error("DraftFloor 1: no error")
 	}

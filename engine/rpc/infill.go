@@ -22,9 +22,13 @@ const (
 
 // An InfillRequest is one fill-in-the-middle request.
 type InfillRequest struct {
-	Prefix   string          `json:"prefix"`
-	Suffix   string          `json:"suffix"`
-	Settings json.RawMessage `json:"settings,omitempty"` // infill.Settings as JSON; absent = the decoder's defaults
+	Prefix string `json:"prefix"`
+	Suffix string `json:"suffix"`
+	// Wider text for the context lookup (infill.Request's fields of the
+	// same names); absent: Prefix and Suffix.
+	LookupPrefix string          `json:"lookupPrefix,omitempty"`
+	LookupSuffix string          `json:"lookupSuffix,omitempty"`
+	Settings     json.RawMessage `json:"settings,omitempty"` // infill.Settings as JSON; absent = the decoder's defaults
 }
 
 // An InfillPartial is the state of a request after a denoising step.

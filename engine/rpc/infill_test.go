@@ -36,7 +36,7 @@ func TestInfillStreamsPartials(t *testing.T) {
 		if err := json.Unmarshal(req.Settings, &set); err != nil {
 			return InfillResult{}, err
 		}
-		text := req.Prefix + "|" + req.Suffix
+		text := req.LookupPrefix + req.Prefix + "|" + req.Suffix + req.LookupSuffix
 		for i := 1; i <= min(3, len(text)); i++ {
 			onStep(InfillPartial{Text: text[:i], Step: i, Committed: i, Masked: set.MaxTokens - i})
 		}
@@ -55,8 +55,8 @@ func TestInfillStreamsPartials(t *testing.T) {
 	if res.Text != "ab|cd" || res.Stop != "eos" || string(res.Stats) != `{"Forwards":3}` {
 		t.Errorf("result %+v", res)
 	}
-	// Without a callback the request still works.
-	if res, err := c.Infill(context.Background(), InfillRequest{Prefix: "x", Settings: json.RawMessage(`{}`)}, nil); err != nil || res.Text != "x|" {
+	// Without a callback the request still works; the lookup text travels.
+	if res, err := c.Infill(context.Background(), InfillRequest{Prefix: "x", LookupPrefix: "w", LookupSuffix: "y", Settings: json.RawMessage(`{}`)}, nil); err != nil || res.Text != "wx|y" {
 		t.Errorf("Infill without partials = %+v, %v", res, err)
 	}
 }
