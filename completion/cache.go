@@ -102,7 +102,7 @@ func (c *Cache) put(doc string, w Window, text string, fill FillResult) {
 // speculate schedules the completion that follows text once the user
 // accepts it (llama.vim's speculative next completion): its result lands in
 // the span cache, where the request after the accept finds it.
-func (e *Engine) speculate(doc string, w, raw Window, text string, s Settings) {
+func (e *Engine) speculate(doc string, w, raw Window, others []string, text string, s Settings) {
 	if e.Cache == nil {
 		return
 	}
@@ -115,7 +115,7 @@ func (e *Engine) speculate(doc string, w, raw Window, text string, s Settings) {
 	// The cache's key: the raw context after the accept.
 	nextRaw := Window{Prefix: raw.Prefix + text, Suffix: raw.Suffix}
 	e.Cache.c.Speculator.Schedule(cache.SpecKey(doc, nextRaw.Prefix, nextRaw.Suffix), func(ctx context.Context) {
-		fill, err := e.Filler.Fill(ctx, fillRequest(doc, next, nextRaw, s))
+		fill, err := e.Filler.Fill(ctx, fillRequest(doc, next, nextRaw, others, s))
 		if err != nil || ctx.Err() != nil {
 			return
 		}

@@ -29,7 +29,10 @@ type FillRequest struct {
 	// cursor beyond the window, for the decoder's context lookup
 	// (infill.Request's fields of the same names); empty: the window's.
 	LookupPrefix, LookupSuffix string
-	Settings                   Settings
+	// LookupOthers are other open documents' texts for the context lookup
+	// (infill.Request.LookupOthers).
+	LookupOthers []string
+	Settings     Settings
 }
 
 // A FillResult is the model's middle and what it cost.
@@ -113,6 +116,10 @@ type Request struct {
 	Encoding Encoding
 	Selected *Selected // optional
 	Settings Settings
+	// Open are other documents the user has open, most recently used
+	// first (optional): the context lookup also searches those in the
+	// request's language (see openTexts).
+	Open []*Document
 }
 
 // A Result is the text to insert, replacing Range (empty at the cursor,
@@ -185,7 +192,8 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 		case <-t.C:
 		}
 	}
-	fill, err := e.Filler.Fill(ctx, fillRequest(req.Doc.URI, snap.w, snap.raw, req.Settings))
+	others := openTexts(req.Doc, req.Open)
+	fill, err := e.Filler.Fill(ctx, fillRequest(req.Doc.URI, snap.w, snap.raw, others, req.Settings))
 	res.Fill = fill
 	if err != nil {
 		return res, fmt.Errorf("completion: %s: %w", req.Doc.URI, err)
@@ -194,7 +202,7 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 		res.Text = snap.selected + text
 		e.Cache.put(req.Doc.URI, snap.raw, text, fill)
 		if req.Settings.Speculate && snap.selected == "" {
-			e.speculate(req.Doc.URI, snap.w, snap.raw, text, req.Settings)
+			e.speculate(req.Doc.URI, snap.w, snap.raw, others, text, req.Settings)
 		}
 	}
 	res.Elapsed = time.Since(start)
@@ -202,16 +210,45 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 }
 
 // fillRequest asks for the middle of window w; the context lookup searches
-// the wider raw context. Mid-line only one line is kept: the tokens past it
-// would be decoded for nothing, and each can cost a forward pass, so the
-// request is for one line of at most singleLineTokens.
-func fillRequest(doc string, w, raw Window, s Settings) FillRequest {
+// the wider raw context, then the other open documents' texts. Mid-line
+// only one line is kept: the tokens past it would be decoded for nothing,
+// and each can cost a forward pass, so the request is for one line of at
+// most singleLineTokens.
+func fillRequest(doc string, w, raw Window, others []string, s Settings) FillRequest {
 	r := FillRequest{Document: doc, Prefix: w.Prefix, Suffix: w.Suffix, MaxTokens: s.MaxTokens, Settings: s,
-		LookupPrefix: raw.Prefix, LookupSuffix: raw.Suffix}
+		LookupPrefix: raw.Prefix, LookupSuffix: raw.Suffix, LookupOthers: others}
 	if !w.Multiline() {
 		r.SingleLine, r.MaxTokens = true, min(r.MaxTokens, singleLineTokens)
 	}
 	return r
+}
+
+// What the context lookup takes from other open documents: at most
+// LookupOpenDocs of the request's language, in the order given (most
+// recently used first), the last lookupOpenBytes of each. On the
+// development cases with the other files of each case's package open
+// (README, Decoder), the lookup draft alone scored edit similarity 0.261
+// without them and 0.336 with them.
+const (
+	LookupOpenDocs  = 8
+	lookupOpenBytes = 64 << 10
+)
+
+// openTexts returns the texts of open that the context lookup of a request
+// in doc searches.
+func openTexts(doc *Document, open []*Document) []string {
+	var out []string
+	for _, o := range open {
+		if len(out) == LookupOpenDocs {
+			break
+		}
+		if o == nil || o == doc || o.URI == doc.URI || o.LanguageID != doc.LanguageID {
+			continue
+		}
+		t := o.Text()
+		out = append(out, t[max(len(t)-lookupOpenBytes, 0):])
+	}
+	return out
 }
 
 // A snapshot is what a request takes from a document under its lock.

@@ -47,7 +47,7 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 	// square of the context).
 	s.MaxContext = req.Settings.ContextTokens
 	ireq := infill.Request{Prefix: req.Prefix, Suffix: req.Suffix, Settings: s,
-		LookupPrefix: req.LookupPrefix, LookupSuffix: req.LookupSuffix}
+		LookupPrefix: req.LookupPrefix, LookupSuffix: req.LookupSuffix, LookupOthers: req.LookupOthers}
 	res, err := f.Cache.infill(ctx, f, req.Document, ireq, req.Settings.ColdOnly)
 	if err != nil {
 		return FillResult{}, err

@@ -3,6 +3,7 @@ package completion
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -77,5 +78,42 @@ func TestLookupContext(t *testing.T) {
 	}
 	if r.LookupSuffix != text[off:] {
 		t.Errorf("LookupSuffix = %q, want the rest of the document %q", r.LookupSuffix, text[off:])
+	}
+}
+
+// openTexts keeps the request's language, the order given, at most
+// LookupOpenDocs documents and the last lookupOpenBytes of each.
+func TestOpenTexts(t *testing.T) {
+	doc := NewDocument("file:///x.go", "go", 1, "package x\n")
+	big := strings.Repeat("a", lookupOpenBytes) + "TAIL"
+	open := []*Document{
+		nil,
+		doc,
+		NewDocument("file:///x.go", "go", 1, "same URI"),
+		NewDocument("file:///p.py", "python", 1, "other language"),
+		NewDocument("file:///big.go", "go", 1, big),
+	}
+	for i := range LookupOpenDocs + 2 {
+		open = append(open, NewDocument(fmt.Sprintf("file:///%d.go", i), "go", 1, fmt.Sprint(i)))
+	}
+	got := openTexts(doc, open)
+	if len(got) != LookupOpenDocs {
+		t.Fatalf("%d texts, want %d", len(got), LookupOpenDocs)
+	}
+	if len(got[0]) != lookupOpenBytes || !strings.HasSuffix(got[0], "TAIL") {
+		t.Errorf("first text: %d bytes ending %q, want the last %d bytes of big.go", len(got[0]), got[0][len(got[0])-4:], lookupOpenBytes)
+	}
+	for i, s := range got[1:] {
+		if s != fmt.Sprint(i) {
+			t.Errorf("text %d = %q, want %q", i+1, s, fmt.Sprint(i))
+		}
+	}
+	// Complete hands them to the filler.
+	f := &reqFiller{}
+	if _, err := (&Engine{Filler: f}).Complete(context.Background(), Request{Doc: doc, Position: Position{Line: 1}, Encoding: UTF16, Settings: DefaultSettings(), Open: open}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(f.reqs[0].LookupOthers, got) {
+		t.Errorf("FillRequest.LookupOthers = %d texts, want the %d of openTexts", len(f.reqs[0].LookupOthers), len(got))
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -35,6 +36,56 @@ type Case struct {
 	Prefix   string `json:"prefix"`
 	Suffix   string `json:"suffix"`
 	Middle   string `json:"middle"`
+	// Source names the held-out file the case was cut from,
+	// "source:path" (e.g. "goroot:net/http/server.go").
+	Source string `json:"source,omitempty"`
+	// Open are the texts of other files open in the editor, most recently
+	// used first, for the context lookup to search (see OpenFiles).
+	Open []string `json:"-"`
+}
+
+// OpenFiles sets each case's Open to the other files of its package
+// directory in corpus (JSON lines {"source","path","text"}, the corpus
+// builder's format: train/data/corpus/heldout.jsonl), in path order, at
+// most maxOpen of them: what a user editing the case's file would likely
+// have open. It returns how many cases got at least one.
+func OpenFiles(cases []Case, corpus io.Reader, maxOpen int) (int, error) {
+	type doc struct{ Source, Path, Text string }
+	dirs := map[string][]doc{}
+	sc := bufio.NewScanner(corpus)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for line := 1; sc.Scan(); line++ {
+		var d doc
+		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+			return 0, fmt.Errorf("eval: corpus line %d: %w", line, err)
+		}
+		k := d.Source + ":" + path.Dir(d.Path)
+		dirs[k] = append(dirs[k], d)
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("eval: corpus: %w", err)
+	}
+	n := 0
+	for i := range cases {
+		c := &cases[i]
+		i := strings.LastIndexByte(c.Source, ':') // sources hold colons too ("mod:m@v1")
+		if i < 0 {
+			continue
+		}
+		src, p := c.Source[:i], c.Source[i+1:]
+		ds := dirs[src+":"+path.Dir(p)]
+		sort.Slice(ds, func(a, b int) bool { return ds[a].Path < ds[b].Path })
+		c.Open = nil
+		for _, d := range ds {
+			if d.Path != p && len(c.Open) < maxOpen {
+				c.Open = append(c.Open, d.Text)
+			}
+		}
+		if len(c.Open) > 0 {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // ReadCases reads JSON-lines cases; blank lines are skipped.
@@ -268,11 +319,12 @@ func Empty(_ context.Context, _ Case) (Outcome, error) { return Outcome{}, nil }
 
 // Lookup is the context-lookup baseline: the continuation, to the end of
 // its line, of the longest earlier occurrence of the prefix's tail
-// (infill.LookupText), with no model. The decoder's Settings.Lookup
-// verifies the same draft with the model.
+// (infill.LookupText; in the case's text, then in its open files), with
+// no model. The decoder's Settings.Lookup verifies the same draft with
+// the model.
 func Lookup(_ context.Context, c Case) (Outcome, error) {
 	start := time.Now()
-	return Outcome{Text: infill.LookupText(c.Prefix, c.Suffix), Elapsed: time.Since(start)}, nil
+	return Outcome{Text: infill.LookupText(c.Prefix, c.Suffix, c.Open...), Elapsed: time.Since(start)}, nil
 }
 
 // CopyLine is the copy-the-nearest-line baseline: it inserts the last

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -108,6 +109,35 @@ func TestLookup(t *testing.T) {
 	}
 	if o, _ := Lookup(context.Background(), Case{Prefix: "package p\n", Suffix: ""}); o.Text != "" {
 		t.Errorf("Lookup with nothing to match = %q, want empty", o.Text)
+	}
+	if o, _ := Lookup(context.Background(), Case{Prefix: "x := strings.Tr", Open: []string{"y := strings.TrimSpace(s)\n"}}); o.Text != "imSpace(s)" {
+		t.Errorf("Lookup in an open file = %q, want imSpace(s)", o.Text)
+	}
+}
+
+func TestOpenFiles(t *testing.T) {
+	corpus := `{"source":"goroot","path":"a/z.go","lang":"go","text":"Z"}
+{"source":"goroot","path":"a/x.go","lang":"go","text":"X"}
+{"source":"goroot","path":"a/y.go","lang":"go","text":"Y"}
+{"source":"goroot","path":"a/b/w.go","lang":"go","text":"W"}
+{"source":"mod:m@v1","path":"a/v.go","lang":"go","text":"V"}
+`
+	cases := []Case{
+		{ID: "1", Source: "goroot:a/x.go"},
+		{ID: "2", Source: "goroot:a/b/w.go"},
+		{ID: "3"},
+		{ID: "4", Source: "mod:m@v1:a/v.go"},
+	}
+	n, err := OpenFiles(cases, strings.NewReader(corpus), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// At most one open file: the first other file of a/ by path.
+	if n != 1 || !slices.Equal(cases[0].Open, []string{"Y"}) || cases[1].Open != nil || cases[2].Open != nil || cases[3].Open != nil {
+		t.Errorf("OpenFiles = %d, opens %q %q %q %q; want 1, [Y] and none", n, cases[0].Open, cases[1].Open, cases[2].Open, cases[3].Open)
+	}
+	if _, err := OpenFiles(cases, strings.NewReader("{"), 1); err == nil {
+		t.Error("OpenFiles of a malformed corpus: no error")
 	}
 }
 

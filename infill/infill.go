@@ -234,7 +234,10 @@ type Request struct {
 	// may repeat the line being written although the model cannot see
 	// it. LookupPrefix ends, as Prefix does, just before the middle.
 	LookupPrefix, LookupSuffix string
-	Settings                   Settings
+	// LookupOthers are more texts for the context lookup, searched after
+	// the suffix: other files the user has open, most relevant first.
+	LookupOthers []string
+	Settings     Settings
 	// Session is an optional per-document session whose KV cache is reused
 	// (the longest common token prefix survives); nil = a fresh one, closed
 	// before Infill returns. Bidirectional checkpoints need a session whose

@@ -12,8 +12,10 @@ import "strings"
 //
 //   - the key is the longest tail of the prefix, lookupMinKey to
 //     lookupMaxKey bytes, that occurs earlier in the prefix (its latest
-//     occurrence) or in the suffix (its first; at equal length the
-//     prefix's wins) followed by something other than a line break;
+//     occurrence), in the suffix or in another text of the request
+//     (Request.LookupOthers: other open files; the first occurrence)
+//     followed by something other than a line break; at equal length
+//     the prefix's wins, then the suffix's, then the others' in order;
 //   - the draft is what follows that occurrence up to the end of its line,
 //     then an end token, at most MaxTokens tokens (no end token when cut);
 //   - the verifying pass keeps each draft token the model gives at least
@@ -33,46 +35,61 @@ const (
 )
 
 // LookupText returns the continuation the context offers after the
-// prefix's tail (see Settings.Lookup), or "" when it offers none.
-func LookupText(prefix, suffix string) string {
+// prefix's tail (see Settings.Lookup), or "" when it offers none. Others
+// are more texts to search (other open files of the project), after the
+// suffix at equal key length: the longest key found anywhere wins.
+func LookupText(prefix, suffix string, others ...string) string {
 	if len(prefix) < lookupMinKey {
 		return ""
 	}
-	// An occurrence ending before the prefix's last byte: the prefix's own
-	// tail is not a match of itself, and the continuation is never empty.
-	hay := prefix[:len(prefix)-1]
+	// The haystacks in the order they win at equal key length. The
+	// prefix is searched without its last byte, so that its own tail is
+	// no match of itself and a continuation is never empty; there the
+	// latest occurrence counts, elsewhere the first.
+	hay := make([]string, 0, 2+len(others))
+	hay = append(hay, prefix[:len(prefix)-1], suffix)
+	hay = append(hay, others...)
 	// Every occurrence of a longer key holds one of each shorter key ending
-	// at the same place, so the keys are searched from the shortest up
-	// until neither text holds one; at[n] keeps where key n was found
-	// (the latest in hay, the first in suffix; -1 when not), and the
-	// longest key whose occurrence is followed by more than a line break
-	// wins, hay's before suffix's at equal length.
-	var at [lookupMaxKey - lookupMinKey + 1][2]int
+	// at the same place, so the keys are searched from the shortest up,
+	// each only in the texts that held the one before, until no text holds
+	// one; at[k][h] keeps where key k was found in hay[h] (-1: not), and
+	// the longest key whose occurrence is followed by more than a line
+	// break wins.
+	var at [lookupMaxKey - lookupMinKey + 1][]int
 	n := 0
 	for l := lookupMinKey; l <= lookupMaxKey && l <= len(prefix); l++ {
 		key := prefix[len(prefix)-l:]
-		p, q := -1, -1
-		if n == 0 || at[n-1][0] >= 0 {
-			p = strings.LastIndex(hay, key)
+		found := make([]int, len(hay))
+		hit := false
+		for h, text := range hay {
+			found[h] = -1
+			if n > 0 && at[n-1][h] < 0 {
+				continue
+			}
+			if h == 0 {
+				found[h] = strings.LastIndex(text, key)
+			} else {
+				found[h] = strings.Index(text, key)
+			}
+			hit = hit || found[h] >= 0
 		}
-		if n == 0 || at[n-1][1] >= 0 {
-			q = strings.Index(suffix, key)
-		}
-		if p < 0 && q < 0 {
+		if !hit {
 			break
 		}
-		at[n] = [2]int{p, q}
+		at[n] = found
 		n++
 	}
 	for k := n - 1; k >= 0; k-- {
 		l := lookupMinKey + k
-		if p := at[k][0]; p >= 0 {
-			if c := restOfLine(prefix[p+l:]); c != "" {
-				return c
+		for h, p := range at[k] {
+			if p < 0 {
+				continue
 			}
-		}
-		if q := at[k][1]; q >= 0 {
-			if c := restOfLine(suffix[q+l:]); c != "" {
+			text := hay[h]
+			if h == 0 {
+				text = prefix // the byte held back may follow the key
+			}
+			if c := restOfLine(text[p+l:]); c != "" {
 				return c
 			}
 		}
@@ -96,7 +113,7 @@ func (r *run) lookupDraft() *Draft {
 	if r.req.LookupSuffix != "" {
 		suffix = r.req.LookupSuffix
 	}
-	text := LookupText(prefix, suffix)
+	text := LookupText(prefix, suffix, r.req.LookupOthers...)
 	if text == "" {
 		return nil
 	}

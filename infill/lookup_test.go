@@ -30,6 +30,23 @@ func TestLookupText(t *testing.T) {
 			t.Errorf("%s: LookupText(%q, %q) = %q, want %q", c.name, c.prefix, c.suffix, got, c.want)
 		}
 	}
+	// Other open files are searched after the file's own text.
+	for _, c := range []struct {
+		name, prefix, suffix string
+		others               []string
+		want                 string
+	}{
+		{"from another file", "x := strings.Tr", "", []string{"package a\ny := strings.TrimSpace(s)\n"}, "imSpace(s)"},
+		{"the file's own text first at equal length", "a.Fo", "a.Foo()\n", []string{"a.Fob()"}, "o()"},
+		{"a longer key in another file wins", "z := a.Fo", "a.Foo()\n", []string{"q", "z := a.Fob()"}, "b()"},
+		{"the first other file at equal length", "k.Ge", "", []string{"k.Get(1)", "k.Get(2)"}, "t(1)"},
+		{"a longer key only in a later file", "v := k.Ge", "", []string{"k.Get(1)", "v := k.Get(2)"}, "t(2)"},
+		{"none holds it", "k.Ge", "x", []string{"", "y"}, ""},
+	} {
+		if got := LookupText(c.prefix, c.suffix, c.others...); got != c.want {
+			t.Errorf("%s: LookupText(%q, %q, %q) = %q, want %q", c.name, c.prefix, c.suffix, c.others, got, c.want)
+		}
+	}
 }
 
 // A request with no draft of its own gets the context's continuation as a
@@ -112,22 +129,23 @@ func TestLookupDraftBidirectional(t *testing.T) {
 // LookupText returns one line of the context, valid UTF-8 when the context
 // is, that follows an earlier occurrence of the prefix's last bytes.
 func FuzzLookupText(f *testing.F) {
-	f.Add("a = f(1)\nb = f(2)\nc = f(", "")
-	f.Add("return errNo", ")\n}\nvar errNotFound = x\n")
-	f.Add("é := «x»\né := «", "»")
-	f.Fuzz(func(t *testing.T, prefix, suffix string) {
-		got := LookupText(prefix, suffix)
+	f.Add("a = f(1)\nb = f(2)\nc = f(", "", "")
+	f.Add("return errNo", ")\n}\nvar errNotFound = x\n", "")
+	f.Add("é := «x»\né := «", "»", "")
+	f.Add("x := strings.Tr", "", "y := strings.TrimSpace(s)\n")
+	f.Fuzz(func(t *testing.T, prefix, suffix, other string) {
+		got := LookupText(prefix, suffix, other)
 		if got == "" {
 			return
 		}
 		if strings.Contains(got, "\n") {
 			t.Fatalf("LookupText = %q: more than one line", got)
 		}
-		if utf8.ValidString(prefix) && utf8.ValidString(suffix) && !utf8.ValidString(got) {
+		if utf8.ValidString(prefix) && utf8.ValidString(suffix) && utf8.ValidString(other) && !utf8.ValidString(got) {
 			t.Fatalf("LookupText = %q: invalid UTF-8 from valid text", got)
 		}
 		key := prefix[len(prefix)-lookupMinKey:]
-		if !strings.Contains(prefix, key+got) && !strings.Contains(suffix, key+got) {
+		if !strings.Contains(prefix, key+got) && !strings.Contains(suffix, key+got) && !strings.Contains(other, key+got) {
 			t.Fatalf("LookupText = %q does not follow %q anywhere in the context", got, key)
 		}
 	})

@@ -1,9 +1,11 @@
 package lsp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/unmask/unmask/completion"
@@ -68,6 +70,11 @@ func (s *Server) completeOnce(ctx context.Context, uri protocol.DocumentURI, pos
 	s.mu.Lock()
 	d := s.docs[uri]
 	cfg, enc, model := s.cfg, s.enc, s.model
+	var open []*completion.Document
+	if d != nil {
+		s.touchLocked(uri)
+		open = s.openLocked(d)
+	}
 	s.mu.Unlock()
 	if d == nil {
 		return completion.Result{}, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "unmask: document %s is not open", uri)
@@ -79,7 +86,7 @@ func (s *Server) completeOnce(ctx context.Context, uri protocol.DocumentURI, pos
 	if eng == nil {
 		return completion.Result{}, nil
 	}
-	req := completion.Request{Doc: d, Position: position(pos), Encoding: enc, Settings: cfg.settings()}
+	req := completion.Request{Doc: d, Position: position(pos), Encoding: enc, Settings: cfg.settings(), Open: open}
 	if sel != nil {
 		req.Selected = &completion.Selected{
 			Range: completion.Range{Start: position(sel.Range.Start), End: position(sel.Range.End)},
@@ -121,4 +128,26 @@ func (s *Server) waitModel(ctx context.Context, m *modelState) *completion.Engin
 	case <-ctx.Done():
 		return nil
 	}
+}
+
+// touchLocked records that the user works in uri now.
+func (s *Server) touchLocked(uri protocol.DocumentURI) {
+	s.clock++
+	s.used[uri] = s.clock
+}
+
+// openLocked returns the other open documents in d's language, most
+// recently used first: the context lookup searches them (the completion
+// package takes the first few).
+func (s *Server) openLocked(d *completion.Document) []*completion.Document {
+	var open []*completion.Document
+	for _, o := range s.docs {
+		if o != d && o.LanguageID == d.LanguageID {
+			open = append(open, o)
+		}
+	}
+	slices.SortFunc(open, func(a, b *completion.Document) int {
+		return cmp.Compare(s.used[protocol.DocumentURI(b.URI)], s.used[protocol.DocumentURI(a.URI)])
+	})
+	return open
 }

@@ -71,6 +71,8 @@ type Server struct {
 	inflight         map[jsonrpc2.ID]context.CancelFunc
 	latest           map[protocol.DocumentURI]latestRequest // newest completion request per document
 	versions         map[protocol.DocumentURI]int32         // as the client last sent them
+	used             map[protocol.DocumentURI]uint64        // when each document was last opened, edited or completed in (a counter)
+	clock            uint64
 	flights          map[string]*flight                     // running completions by requestKey
 	model            *modelState
 
@@ -103,6 +105,7 @@ func Serve(ctx context.Context, r io.Reader, w io.WriteCloser, opts Options) err
 		inflight: map[jsonrpc2.ID]context.CancelFunc{},
 		latest:   map[protocol.DocumentURI]latestRequest{},
 		versions: map[protocol.DocumentURI]int32{},
+		used:     map[protocol.DocumentURI]uint64{},
 		flights:  map[string]*flight{},
 	}
 	s.stats.init()

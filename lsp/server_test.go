@@ -407,3 +407,33 @@ func TestConfigurationReload(t *testing.T) {
 		t.Errorf("completion without a model = %s, %+v, want an empty list", m.Result, m.Error)
 	}
 }
+
+// The context lookup searches the other open documents of the request's
+// language, most recently used first.
+func TestLookupOpenDocuments(t *testing.T) {
+	h := start(t, Options{})
+	h.initialize(`{}`)
+	h.open("file:///a.go", "go", "package a\n\nvar A = 1\n")
+	h.open("file:///b.py", "python", "B = 2\n")
+	h.open("file:///c.go", "go", "package a\n\nvar C = 3\n")
+	h.open("file:///x.go", "go", "package a\n\nfunc f() {\n\t\n}\n")
+	// Editing a.go makes it the most recently used.
+	h.notify("textDocument/didChange", map[string]any{
+		"textDocument":   map[string]any{"uri": "file:///a.go", "version": 2},
+		"contentChanges": []any{map[string]any{"text": "package a\n\nvar A = 10\n"}},
+	})
+	m := h.call("textDocument/completion", pos("file:///x.go", 3, 1))
+	if m.Error != nil {
+		t.Fatal(m.Error)
+	}
+	want := []string{"package a\n\nvar A = 10\n", "package a\n\nvar C = 3\n"}
+	if got := h.fill.last.Load().LookupOthers; !slices.Equal(got, want) {
+		t.Errorf("LookupOthers = %q, want %q (the other Go documents, the edited one first)", got, want)
+	}
+	// A closed document is no longer searched.
+	h.notify("textDocument/didClose", map[string]any{"textDocument": map[string]any{"uri": "file:///a.go"}})
+	h.call("textDocument/completion", pos("file:///x.go", 3, 1))
+	if got := h.fill.last.Load().LookupOthers; !slices.Equal(got, want[1:]) {
+		t.Errorf("after closing a.go: LookupOthers = %q, want %q", got, want[1:])
+	}
+}

@@ -26,6 +26,7 @@ func (s *Server) didOpen(ctx context.Context, reply jsonrpc2.Replier, req jsonrp
 	}
 	s.docs[p.TextDocument.URI] = d
 	s.versions[p.TextDocument.URI] = p.TextDocument.Version
+	s.touchLocked(p.TextDocument.URI)
 	s.mu.Unlock()
 	return reply(ctx, nil, nil)
 }
@@ -64,6 +65,7 @@ func (s *Server) didChange(ctx context.Context, reply jsonrpc2.Replier, req json
 	s.mu.Lock()
 	if s.docs[p.TextDocument.URI] == d {
 		s.versions[p.TextDocument.URI] = d.Version()
+		s.touchLocked(p.TextDocument.URI)
 	}
 	s.mu.Unlock()
 	return reply(ctx, nil, nil)
@@ -79,6 +81,7 @@ func (s *Server) didClose(ctx context.Context, reply jsonrpc2.Replier, req jsonr
 	d := s.docs[p.TextDocument.URI]
 	delete(s.docs, p.TextDocument.URI)
 	delete(s.versions, p.TextDocument.URI)
+	delete(s.used, p.TextDocument.URI)
 	if l, ok := s.latest[p.TextDocument.URI]; ok {
 		if c := s.inflight[l.id]; c != nil {
 			c()

@@ -56,6 +56,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	details := fs.String("details", "", "write every case's completion and scores to this JSON-lines file")
 	pipeline := fs.String("pipeline", "raw", `"raw": the decoder's middle for the case's whole prefix and suffix; `+
 		`"editor": what the language server answers at the cursor (syntax-cut window, single-line mode mid-line, post-processing, max 64 tokens unless --max-tokens)`)
+	openFiles := fs.String("open-files", "", "corpus JSON lines (train/data/corpus/heldout.jsonl): the other files of each case's package directory there are open in the editor, and the context lookup searches them")
+	openMax := fs.Int("open-max", completion.LookupOpenDocs, "with --open-files: at most this many open files per case, the first by path")
 	budget := fs.Duration("budget", 0, "decode time limit per case in the editor pipeline (0 = none, so results do not depend on the machine's load)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: unmask eval --cases FILE.jsonl [--cases ...] [--model DIR | --baseline empty|copyline|lookup] [--pipeline raw|editor] [--json]")
@@ -93,6 +95,18 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		cases = append(cases, cs...)
 	}
+	if *openFiles != "" {
+		fh, err := os.Open(*openFiles)
+		if err != nil {
+			return err
+		}
+		n, err := eval.OpenFiles(cases, fh, *openMax)
+		fh.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", *openFiles, err)
+		}
+		fmt.Fprintf(stderr, "%d of %d cases have other files of their package open\n", n, len(cases))
+	}
 
 	var fill eval.Filler
 	name := *baseline
@@ -125,7 +139,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		s.Schedule, s.PerStep = infill.Schedule(*schedule), *perStep
 		fill = func(ctx context.Context, c eval.Case) (eval.Outcome, error) {
 			start := time.Now()
-			res, err := dec.Infill(ctx, infill.Request{Prefix: c.Prefix, Suffix: c.Suffix, Settings: s})
+			res, err := dec.Infill(ctx, infill.Request{Prefix: c.Prefix, Suffix: c.Suffix, LookupOthers: c.Open, Settings: s})
 			if err != nil {
 				return eval.Outcome{}, err
 			}
@@ -232,8 +246,15 @@ func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, 
 			return eval.Outcome{}, err
 		}
 		doc := completion.NewDocument("file:///eval/"+c.ID+ext[c.Language], c.Language, 1, text)
+		defer doc.Close()
+		var open []*completion.Document
+		for i, t := range c.Open {
+			o := completion.NewDocument(fmt.Sprintf("file:///eval/%s.open%d%s", c.ID, i, ext[c.Language]), c.Language, 1, t)
+			defer o.Close()
+			open = append(open, o)
+		}
 		start := time.Now()
-		res, err := eng.Complete(ctx, completion.Request{Doc: doc, Position: pos, Encoding: completion.UTF16, Settings: s})
+		res, err := eng.Complete(ctx, completion.Request{Doc: doc, Position: pos, Encoding: completion.UTF16, Settings: s, Open: open})
 		if err != nil {
 			return eval.Outcome{}, err
 		}
