@@ -73,7 +73,7 @@ type Server struct {
 	versions         map[protocol.DocumentURI]int32         // as the client last sent them
 	used             map[protocol.DocumentURI]uint64        // when each document was last opened, edited or completed in (a counter)
 	clock            uint64                                 // the last value in used
-	flights          map[string]*flight // running completions by requestKey
+	flights          map[string]*flight                     // running completions by requestKey
 	model            *modelState
 
 	stats stats
