@@ -226,9 +226,9 @@ func fillRequest(doc string, w, raw Window, others []string, s Settings) FillReq
 // What the context lookup takes from other open documents: at most
 // LookupOpenDocs of the request's language, in the order given (most
 // recently used first), the last lookupOpenBytes of each. On the
-// development cases with the other files of each case's package open
-// (README, Decoder), the lookup draft alone scored edit similarity 0.261
-// without them and 0.336 with them.
+// development cases with up to 8 other files of each case's package open
+// (README, Decoder), the editor pipeline's edit similarity went from
+// 0.284 to 0.336.
 const (
 	LookupOpenDocs  = 8
 	lookupOpenBytes = 64 << 10
