@@ -1,6 +1,9 @@
 package infill
 
 import (
+	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -147,6 +150,38 @@ func FuzzLookupText(f *testing.F) {
 		key := prefix[len(prefix)-lookupMinKey:]
 		if !strings.Contains(prefix, key+got) && !strings.Contains(suffix, key+got) && !strings.Contains(other, key+got) {
 			t.Fatalf("LookupText = %q does not follow %q anywhere in the context", got, key)
+		}
+	})
+}
+
+// What the lookup costs on real text: a prefix and suffix from
+// net/http/server.go, alone and with 8 other files of the package (64 KB
+// each, the language server's limit) to search.
+func BenchmarkLookupText(b *testing.B) {
+	dir := filepath.Join(runtime.GOROOT(), "src", "net", "http")
+	src, err := os.ReadFile(filepath.Join(dir, "server.go"))
+	if err != nil {
+		b.Skip(err)
+	}
+	text := string(src)
+	off := strings.Index(text, "\tif err != nil {") + len("\tif err != ")
+	prefix, suffix := text[max(off-8192, 0):off], text[off:min(off+2048, len(text))]
+	var others []string
+	for _, name := range []string{"client.go", "transport.go", "request.go", "response.go", "fs.go", "header.go", "cookie.go", "h2_bundle.go"} {
+		t, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			b.Skip(err)
+		}
+		others = append(others, string(t[max(len(t)-64<<10, 0):]))
+	}
+	b.Run("document", func(b *testing.B) {
+		for b.Loop() {
+			LookupText(prefix, suffix)
+		}
+	})
+	b.Run("8 open files", func(b *testing.B) {
+		for b.Loop() {
+			LookupText(prefix, suffix, others...)
 		}
 	})
 }
