@@ -31,9 +31,14 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 	def := completion.DefaultSettings()
 	maxTokens := fs.Int("max-tokens", def.MaxTokens, "longest completion in tokens")
 	ctxTokens := fs.Int("context-tokens", def.ContextTokens, "prefix+suffix budget in tokens")
+	var openFiles []string
+	fs.Func("open", "a file open in the editor beside FILE (repeatable, most recently used first): the context lookup searches those in FILE's language, as the language server does", func(s string) error {
+		openFiles = append(openFiles, s)
+		return nil
+	})
 	budget := fs.Duration("budget", def.TimeBudget, "decode time limit, as the language server's timeBudgetMs (0 = none): when it runs out, the completion is what is committed")
 	usage := func() error {
-		fmt.Fprintln(stderr, "usage: unmask complete FILE:LINE:COL [--model DIR] [--max-tokens N] [--budget 500ms] [--json]")
+		fmt.Fprintln(stderr, "usage: unmask complete FILE:LINE:COL [--model DIR] [--max-tokens N] [--budget 500ms] [--open FILE ...] [--json]")
 		fmt.Fprintln(stderr, "LINE and COL are 1-based; COL counts characters. Prints exactly the text the")
 		fmt.Fprintln(stderr, "language server would insert there (nothing when it has no completion).")
 		fs.PrintDefaults()
@@ -66,6 +71,17 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 	abs, _ := filepath.Abs(file)
 	doc := completion.NewDocument("file://"+filepath.ToSlash(abs), completion.LanguageOf(file), 1, string(data))
 	defer doc.Close()
+	var open []*completion.Document
+	for _, f := range openFiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		abs, _ := filepath.Abs(f)
+		o := completion.NewDocument("file://"+filepath.ToSlash(abs), completion.LanguageOf(f), 1, string(data))
+		defer o.Close()
+		open = append(open, o)
+	}
 
 	start := time.Now()
 	filler, err := openFiller(*dir)
@@ -80,7 +96,7 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 	// Characters are code points: UTF-32 positions.
 	p := completion.Position{Line: uint32(line - 1), Character: uint32(col - 1)}
 	res, err := (&completion.Engine{Filler: filler, Cache: filler.Cache}).Complete(context.Background(),
-		completion.Request{Doc: doc, Position: p, Encoding: completion.UTF32, Settings: s})
+		completion.Request{Doc: doc, Position: p, Encoding: completion.UTF32, Settings: s, Open: open})
 	if err != nil {
 		return err
 	}

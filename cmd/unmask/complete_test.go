@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -98,5 +99,34 @@ func TestCompleteDefaultModel(t *testing.T) {
 	}
 	if res.Line != 8 || res.Col != 2 || res.Forwards < 1 || !res.Syntax {
 		t.Errorf("complete --json on the default model = %+v", res)
+	}
+}
+
+// --open files are searched by the context lookup, as the language server
+// searches the editor's other open documents: the call written in a.go is
+// drafted in b.go, and the default model keeps at least its name.
+func TestCompleteOpenFiles(t *testing.T) {
+	if m, _, err := model.Open(""); err != nil {
+		t.Skip("no default model:", err)
+	} else {
+		m.Close()
+	}
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.go"), filepath.Join(dir, "b.go")
+	if err := os.WriteFile(a, []byte("package p\n\nfunc a() {\n\tlog.Printf(\"unmask: loaded %s in %v\", name, d)\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, []byte("package p\n\nfunc b() {\n\tlog.Pr\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := runComplete([]string{b + ":4:8", "--open", a}, &out, &errOut); err != nil {
+		t.Fatalf("complete --open: %v\n%s", err, errOut.String())
+	}
+	if !strings.HasPrefix(out.String(), "intf(") {
+		t.Errorf("complete --open a.go = %q, want the Printf call drafted from a.go", out.String())
+	}
+	if err := runComplete([]string{b + ":4:8", "--open", filepath.Join(dir, "missing.go")}, &out, &errOut); err == nil {
+		t.Error("complete --open of a missing file: no error")
 	}
 }
