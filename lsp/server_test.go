@@ -393,9 +393,17 @@ func TestConfigurationReload(t *testing.T) {
 		t.Errorf("status after a failed load = %s", m.Result)
 	}
 	// A setting that is not the model's does not reload it: two loads.
-	loadsMu.Lock()
-	got := slices.Sorted(slices.Values(loaded))
-	loadsMu.Unlock()
+	// The initial load's goroutine may not have reached Load yet (the
+	// reload's can run first), so wait for two.
+	var got []string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		loadsMu.Lock()
+		got = slices.Sorted(slices.Values(loaded))
+		loadsMu.Unlock()
+		if len(got) >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if !slices.Equal(got, []string{"", "broken"}) {
 		t.Errorf("loaded models %q, want the default and \"broken\" once each", got)
 	}
