@@ -166,7 +166,7 @@ func infillFunc(dec *infill.Decoder) rpc.InfillFunc {
 		}
 		res, err := dec.Infill(ctx, infill.Request{
 			Prefix: req.Prefix, Suffix: req.Suffix, Settings: set,
-			LookupPrefix: req.LookupPrefix, LookupSuffix: req.LookupSuffix,
+			LookupPrefix: req.LookupPrefix, LookupSuffix: req.LookupSuffix, LookupOthers: req.LookupOthers,
 			OnStep: func(p infill.Partial) {
 				onStep(rpc.InfillPartial{Text: p.Text, Step: p.Step, Committed: p.Committed, Masked: p.Masked})
 			},

@@ -28,6 +28,7 @@ type InfillRequest struct {
 	// same names); absent: Prefix and Suffix.
 	LookupPrefix string          `json:"lookupPrefix,omitempty"`
 	LookupSuffix string          `json:"lookupSuffix,omitempty"`
+	LookupOthers []string        `json:"lookupOthers,omitempty"`
 	Settings     json.RawMessage `json:"settings,omitempty"` // infill.Settings as JSON; absent = the decoder's defaults
 }
 

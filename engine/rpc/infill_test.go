@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -36,7 +37,7 @@ func TestInfillStreamsPartials(t *testing.T) {
 		if err := json.Unmarshal(req.Settings, &set); err != nil {
 			return InfillResult{}, err
 		}
-		text := req.LookupPrefix + req.Prefix + "|" + req.Suffix + req.LookupSuffix
+		text := req.LookupPrefix + req.Prefix + "|" + req.Suffix + req.LookupSuffix + strings.Join(req.LookupOthers, "")
 		for i := 1; i <= min(3, len(text)); i++ {
 			onStep(InfillPartial{Text: text[:i], Step: i, Committed: i, Masked: set.MaxTokens - i})
 		}
@@ -56,7 +57,7 @@ func TestInfillStreamsPartials(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 	// Without a callback the request still works; the lookup text travels.
-	if res, err := c.Infill(context.Background(), InfillRequest{Prefix: "x", LookupPrefix: "w", LookupSuffix: "y", Settings: json.RawMessage(`{}`)}, nil); err != nil || res.Text != "wx|y" {
+	if res, err := c.Infill(context.Background(), InfillRequest{Prefix: "x", LookupPrefix: "w", LookupSuffix: "y", LookupOthers: []string{"1", "2"}, Settings: json.RawMessage(`{}`)}, nil); err != nil || res.Text != "wx|y12" {
 		t.Errorf("Infill without partials = %+v, %v", res, err)
 	}
 }
