@@ -64,21 +64,17 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "unmask complete:", err)
 		return usage()
 	}
-	data, err := os.ReadFile(file)
+	doc, err := readDocument(file)
 	if err != nil {
 		return err
 	}
-	abs, _ := filepath.Abs(file)
-	doc := completion.NewDocument("file://"+filepath.ToSlash(abs), completion.LanguageOf(file), 1, string(data))
 	defer doc.Close()
 	var open []*completion.Document
 	for _, f := range openFiles {
-		data, err := os.ReadFile(f)
+		o, err := readDocument(f)
 		if err != nil {
 			return err
 		}
-		abs, _ := filepath.Abs(f)
-		o := completion.NewDocument("file://"+filepath.ToSlash(abs), completion.LanguageOf(f), 1, string(data))
 		defer o.Close()
 		open = append(open, o)
 	}
@@ -145,4 +141,15 @@ func parseFilePos(s string) (file string, line, col int, err error) {
 		return "", 0, 0, fmt.Errorf("position %q: LINE and COL must be numbers from 1", s)
 	}
 	return s[:j], line, col, nil
+}
+
+// readDocument opens a file as the editor would: a document at its file
+// URI, in the language its extension names.
+func readDocument(file string) (*completion.Document, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	abs, _ := filepath.Abs(file)
+	return completion.NewDocument("file://"+filepath.ToSlash(abs), completion.LanguageOf(file), 1, string(data)), nil
 }
