@@ -268,7 +268,10 @@ class Sampler:
         P, M, S = P.ids, M.ids, S.ids
         Mfull = M + [EOS]
         nblk = (len(Mfull) - 1) // self.B + 1
-        j = cont if cont is not None else rng.randrange(min(nblk, self.max_cont + 1))
+        # Finished blocks leave at least 16 tokens of context (only short
+        # sequences hit this bound; T = 288 allows 7 blocks, above max_cont).
+        room = max(1, (self.ctx - 3 - 16) // self.B + 1)
+        j = cont if cont is not None else rng.randrange(min(nblk, self.max_cont + 1, room))
         done = M[:j * self.B]
         block = Mfull[j * self.B:(j + 1) * self.B]
         block = block + [EOS] * (self.B - len(block))

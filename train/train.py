@@ -19,6 +19,10 @@ loss is taken on every block position.
   python train/train.py --run train/runs/NAME --resume
   python train/train.py --run train/runs/NEW --init-from train/runs/OLD/ckpt.pt ...   continue a finished run
   python train/train.py --task copy ...   synthetic check of the mask and shift
+  python train/train.py --device cuda --workers 12 --compile ...   on a GPU (train/gpu/)
+
+Data and noise depend only on (seed, step), never on the device or the
+number of data workers: the noise is drawn on the CPU and moved.
 """
 import argparse
 import json
@@ -67,6 +71,9 @@ def get_args(argv=None):
     ap.add_argument("--python-frac", type=float, default=0.2, help="share of Python examples")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=1, help="1: on a shared, oversubscribed CPU two threads spin-wait (measured 5x slower)")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, or auto (cuda when available)")
+    ap.add_argument("--workers", type=int, default=0, help="processes that cut and tokenize examples (0 = in the training loop; a GPU needs several)")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the model's forward")
     ap.add_argument("--dtype", default="bf16", choices=["bf16", "fp32"])
     ap.add_argument("--ckpt-minutes", type=float, default=4)
     ap.add_argument("--eval-every", type=int, default=250)
@@ -130,13 +137,19 @@ def losses(model, ids, pos, pads, T, B, mode, rng_t, sub_prob=0.0, tmin=0.05, au
             blk = torch.where(s, cand, blk)
         blk = torch.where(m, torch.full_like(blk, MASK), blk)
         inp[:, T - B:] = blk
-    ctx = autocast() if autocast else torch.autocast("cpu", enabled=False)
+    # The noise was drawn on the CPU (the same stream on every device).
+    dev = next(model.parameters()).device
+    inp, pos, mask, ids, pad_t = inp.to(dev), pos.to(dev), mask.to(dev), ids.to(dev), pad_t.to(dev)
+    if mode != "ar":
+        t, m = t.to(dev), m.to(dev)
+    ctx = autocast() if autocast else torch.autocast(dev.type, enabled=False)
     with ctx:
         h = model.hidden(inp, pos, mask)
     h = h.float()
     # AR: positions [pad, R-1] predict ids[i+1] (the last one predicts the anchor)
     last = T - 1 if mode == "ar" else R
-    valid = (torch.arange(T - 1)[None, :] >= pad_t[:, None]) & (torch.arange(T - 1)[None, :] < last)
+    ar_pos = torch.arange(T - 1, device=dev)[None, :]
+    valid = (ar_pos >= pad_t[:, None]) & (ar_pos < last)
     tgt = ids[:, 1:]
     with ctx:
         lg = model.logits(h[:, :-1])
@@ -200,6 +213,47 @@ def stage_at(p, a):
     return "diff"
 
 
+def batch_at(a, samplers, tr, T, B, step):
+    """The training batch of a step: it depends only on (seed, step)."""
+    rng = random.Random(a.seed * 1_000_003 + step)
+    if samplers is None:
+        exs = [tr.example(rng) for _ in range(a.batch)]
+    else:
+        exs = []
+        for _ in range(a.batch):
+            lang = "python" if ("python" in samplers and rng.random() < a.python_frac) else "go"
+            exs.append(samplers[lang].example(rng))
+    return batch_tensors(exs, T, B)
+
+
+class StepBatches(torch.utils.data.IterableDataset):
+    """Batches for steps start, start+1, ...: worker w of n makes the steps
+    congruent to w mod n, and the DataLoader takes one from each worker in
+    turn, so they arrive in step order."""
+
+    def __init__(self, a, samplers, tr, T, B, start):
+        self.args = (a, samplers, tr, T, B)
+        self.start = start
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        w, n = (info.id, info.num_workers) if info else (0, 1)
+        step = self.start + w
+        while True:
+            yield (step, *batch_at(*self.args, step))
+            step += n
+
+
+def step_batches(a, samplers, tr, T, B, start):
+    """An iterator of (step, ids, pos, pads) from step start on, made in the
+    loop or by a.workers processes."""
+    ds = StepBatches(a, samplers, tr, T, B, start)
+    if a.workers <= 0:
+        return iter(ds)
+    return iter(torch.utils.data.DataLoader(ds, batch_size=None, num_workers=a.workers, prefetch_factor=4,
+                                            persistent_workers=True))
+
+
 def main(argv=None):
     a = get_args(argv)
     torch.set_num_threads(a.threads)
@@ -208,13 +262,18 @@ def main(argv=None):
     if a.resume:
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         cli = a
-        a = argparse.Namespace(**ck["args"])  # the run's own settings; only these come from the command line:
+        # The run's own settings (defaults for those added since it began);
+        # only where it runs comes from the command line:
+        a = argparse.Namespace(**{**vars(get_args(["--run", cli.run])), **ck["args"]})
         a.resume, a.run, a.threads = True, cli.run, cli.threads
+        a.device, a.workers, a.compile = cli.device, cli.workers, cli.compile
         if cli.minutes:  # extend a time-scheduled run
             a.minutes = cli.minutes
     random.seed(a.seed)
     torch.manual_seed(a.seed)
     T, B = a.seq, a.block
+    dev = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
+                       "cpu" if a.device == "auto" else a.device)
 
     if a.task == "copy":
         vocab = a.vocab or 512
@@ -235,7 +294,7 @@ def main(argv=None):
 
     cfg = Config(vocab_size=vocab, hidden_size=a.hidden, intermediate_size=a.ffn, num_hidden_layers=a.layers,
                  num_attention_heads=a.heads, num_key_value_heads=a.kv_heads)
-    model = Qwen2(cfg)
+    model = Qwen2(cfg).to(dev)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": nodecay, "weight_decay": 0.0}],
@@ -251,7 +310,13 @@ def main(argv=None):
         print(f"initialized from {a.init_from} (step {init['step']}, {init['tokens_seen']/1e6:.2f}M tokens seen)",
               file=sys.stderr, flush=True)
     nparam = count_params(model)
-    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.dtype == "bf16" else None
+    autocast = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if a.dtype == "bf16" else None
+    if a.compile:
+        # hidden and logits are what losses() calls; the weights stay the
+        # module's, so state_dict and checkpoints are unchanged.
+        model.hidden = torch.compile(model.hidden)
+        model.logits = torch.compile(model.logits)
+    batches = step_batches(a, samplers, tr if samplers is None else None, T, B, step)
     log = open(os.path.join(a.run, "log.jsonl"), "a")
     json.dump(vars(a), open(os.path.join(a.run, "args.json"), "w"), indent=1)
     print(f"params {nparam/1e6:.2f}M ({(nparam - vocab * a.hidden)/1e6:.2f}M non-embedding), vocab {vocab}, "
@@ -259,7 +324,8 @@ def main(argv=None):
 
     def save():
         tmp = ckpt_path + ".tmp"
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "tokens_seen": tokens_seen,
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}  # loads anywhere
+        torch.save({"model": state, "opt": opt.state_dict(), "step": step, "tokens_seen": tokens_seen,
                     "wall": wall_before + time.time() - t0, "args": vars(a), "config": cfg.to_dict()}, tmp)
         os.replace(tmp, ckpt_path)
 
@@ -273,16 +339,9 @@ def main(argv=None):
         if p >= 1.0:
             break
         # data and noise depend only on (seed, step): a resumed run sees the same stream
-        rng = random.Random(a.seed * 1_000_003 + step)
         g = torch.Generator().manual_seed(a.seed * 1_000_003 + step)
-        if samplers is None:
-            exs = [tr.example(rng) for _ in range(a.batch)]
-        else:
-            exs = []
-            for _ in range(a.batch):
-                lang = "python" if ("python" in samplers and rng.random() < a.python_frac) else "go"
-                exs.append(samplers[lang].example(rng))
-        ids, pos, pads = batch_tensors(exs, T, B)
+        got, ids, pos, pads = next(batches)
+        assert got == step, (got, step)
         mode = stage_at(p, a)
         if a.task == "copy":
             mode = "diff"
