@@ -228,7 +228,8 @@ func fillRequest(doc string, w, raw Window, others []string, s Settings) FillReq
 // recently used first), the last lookupOpenBytes of each. On the
 // development cases with up to 8 other files of each case's package open
 // (README, Decoder), the editor pipeline's edit similarity went from
-// 0.284 to 0.336.
+// 0.284 to 0.336; on the test cases, from 0.287 to 0.292 (Go gains,
+// Python loses a little).
 const (
 	LookupOpenDocs  = 8
 	lookupOpenBytes = 64 << 10
