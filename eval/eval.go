@@ -65,18 +65,19 @@ func OpenFiles(cases []Case, corpus io.Reader, maxOpen int) (int, error) {
 	if err := sc.Err(); err != nil {
 		return 0, fmt.Errorf("eval: corpus: %w", err)
 	}
+	for _, ds := range dirs {
+		sort.Slice(ds, func(a, b int) bool { return ds[a].Path < ds[b].Path })
+	}
 	n := 0
 	for i := range cases {
 		c := &cases[i]
-		i := strings.LastIndexByte(c.Source, ':') // sources hold colons too ("mod:m@v1")
-		if i < 0 {
+		colon := strings.LastIndexByte(c.Source, ':') // sources hold colons too ("mod:m@v1")
+		if colon < 0 {
 			continue
 		}
-		src, p := c.Source[:i], c.Source[i+1:]
-		ds := dirs[src+":"+path.Dir(p)]
-		sort.Slice(ds, func(a, b int) bool { return ds[a].Path < ds[b].Path })
+		src, p := c.Source[:colon], c.Source[colon+1:]
 		c.Open = nil
-		for _, d := range ds {
+		for _, d := range dirs[src+":"+path.Dir(p)] {
 			if d.Path != p && len(c.Open) < maxOpen {
 				c.Open = append(c.Open, d.Text)
 			}
