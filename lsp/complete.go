@@ -73,7 +73,7 @@ func (s *Server) completeOnce(ctx context.Context, uri protocol.DocumentURI, pos
 	var open []*completion.Document
 	if d != nil {
 		s.touchLocked(uri)
-		open = s.openLocked(d)
+		open = s.openLocked()
 	}
 	s.mu.Unlock()
 	if d == nil {
@@ -136,15 +136,14 @@ func (s *Server) touchLocked(uri protocol.DocumentURI) {
 	s.used[uri] = s.clock
 }
 
-// openLocked returns the other open documents in d's language, most
-// recently used first: the context lookup searches them (the completion
-// package takes the first few).
-func (s *Server) openLocked(d *completion.Document) []*completion.Document {
-	var open []*completion.Document
+// openLocked returns the open documents, most recently used first: the
+// context lookup searches the first few in the request's language
+// (completion.Request.Open, which skips the request's own document and
+// other languages).
+func (s *Server) openLocked() []*completion.Document {
+	open := make([]*completion.Document, 0, len(s.docs))
 	for _, o := range s.docs {
-		if o != d && o.LanguageID == d.LanguageID {
-			open = append(open, o)
-		}
+		open = append(open, o)
 	}
 	slices.SortFunc(open, func(a, b *completion.Document) int {
 		return cmp.Compare(s.used[protocol.DocumentURI(b.URI)], s.used[protocol.DocumentURI(a.URI)])
