@@ -281,6 +281,7 @@ def main(argv=None):
         ho_exs = [tr.example(random.Random(10_000 + i)) for i in range(a.eval_n)]
         samplers = None
     else:
+        tr = None
         from tokenizers import Tokenizer
         tok = Tokenizer.from_file(a.tokenizer)
         vocab = a.vocab or tok.get_vocab_size()
@@ -316,7 +317,7 @@ def main(argv=None):
         # module's, so state_dict and checkpoints are unchanged.
         model.hidden = torch.compile(model.hidden)
         model.logits = torch.compile(model.logits)
-    batches = step_batches(a, samplers, tr if samplers is None else None, T, B, step)
+    batches = step_batches(a, samplers, tr, T, B, step)
     log = open(os.path.join(a.run, "log.jsonl"), "a")
     json.dump(vars(a), open(os.path.join(a.run, "args.json"), "w"), indent=1)
     print(f"params {nparam/1e6:.2f}M ({(nparam - vocab * a.hidden)/1e6:.2f}M non-embedding), vocab {vocab}, "
