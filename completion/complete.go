@@ -1,9 +1,10 @@
 // Package completion answers one completion request end to end: it cuts
 // the document around the cursor on syntax boundaries (tree-sitter) to fit
 // a token budget, asks the diffusion decoder to fill the middle, and
-// post-processes the middle into the text to insert. It knows nothing of
-// JSON-RPC: package lsp calls it, and so does `unmask complete`, so both
-// insert exactly the same text.
+// post-processes the middle into the text to insert (asking once more for
+// a block's body when the answer opens a block: body.go). It knows
+// nothing of JSON-RPC: package lsp calls it, and so does `unmask
+// complete`, so both insert exactly the same text.
 package completion
 
 import (
@@ -73,6 +74,10 @@ type Settings struct {
 	// Debounce waits before running the model, after the cache is checked
 	// (a hit is answered at once); a cancel during the wait costs nothing.
 	Debounce time.Duration
+	// NoBody answers with the first fill only: a completion that ends by
+	// opening a block the suffix has no body for (body.go) is not
+	// continued into the block's body.
+	NoBody bool
 }
 
 // DefaultSettings returns the settings used when the client sends none.
@@ -198,7 +203,14 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("completion: %s: %w", req.Doc.URI, err)
 	}
-	if text := Postprocess(snap.w, fill.Text); text != "" {
+	text := Postprocess(snap.w, fill.Text)
+	if indent, ok := bodyAfter(snap.w, text); ok && text != "" && !req.Settings.NoBody && snap.w.Multiline() && fill.Stop != "budget" {
+		text, res.Fill, err = e.body(ctx, req.Doc.URI, req.Doc.LanguageID, snap, others, text, indent, fill, req.Settings, time.Since(start))
+		if err != nil {
+			return res, fmt.Errorf("completion: %s: %w", req.Doc.URI, err)
+		}
+	}
+	if text != "" {
 		res.Text = snap.selected + text
 		e.Cache.put(req.Doc.URI, snap.raw, text, fill)
 		if req.Settings.Speculate && snap.selected == "" {

@@ -26,6 +26,7 @@ type Config struct {
 	Speculate     bool     `json:"speculate"`     // compute the completion after an accepted one in the background
 	WarmStart     bool     `json:"warmStart"`     // start a decode from an interrupted one's draft (fewer forwards; the answer may differ from a cold decode's)
 	Lookup        bool     `json:"lookup"`        // start a fresh decode from a draft found in the context (infill.Settings.Lookup)
+	BlockBody     bool     `json:"blockBody"`     // continue a completion that opens a block the suffix lacks into its body (completion/body.go)
 }
 
 // DefaultConfig returns the configuration used when the client sends none.
@@ -41,6 +42,7 @@ func DefaultConfig() Config {
 		Speculate:     true,
 		WarmStart:     true,
 		Lookup:        true,
+		BlockBody:     true,
 	}
 }
 
@@ -114,6 +116,7 @@ func (c Config) settings() completion.Settings {
 		Speculate:     c.Speculate,
 		ColdOnly:      !c.WarmStart,
 		NoLookup:      !c.Lookup,
+		NoBody:        !c.BlockBody,
 		Debounce:      time.Duration(c.DebounceMs) * time.Millisecond,
 	}
 }

@@ -56,6 +56,21 @@ func TestConfigLookup(t *testing.T) {
 	}
 }
 
+// blockBody defaults on; turned off, it reaches completion as NoBody.
+func TestConfigBlockBody(t *testing.T) {
+	c := DefaultConfig()
+	if !c.BlockBody || c.settings().NoBody {
+		t.Fatalf("default: BlockBody %v, NoBody %v; want on", c.BlockBody, c.settings().NoBody)
+	}
+	next, err := c.merge(map[string]any{"unmask": map[string]any{"blockBody": false}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.BlockBody || !next.settings().NoBody {
+		t.Errorf("blockBody false: BlockBody %v, NoBody %v", next.BlockBody, next.settings().NoBody)
+	}
+}
+
 // warmStart defaults on; turned off, completions never start from a draft.
 func TestConfigWarmStart(t *testing.T) {
 	c := DefaultConfig()

@@ -58,6 +58,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		`"editor": what the language server answers at the cursor (syntax-cut window, single-line mode mid-line, post-processing, max 64 tokens unless --max-tokens)`)
 	openFiles := fs.String("open-files", "", "corpus JSON lines (train/data/corpus/heldout.jsonl): the other files of each case's package directory there are open in the editor, and the context lookup searches them")
 	openMax := fs.Int("open-max", completion.LookupOpenDocs, "with --open-files: at most this many open files per case, the first by path")
+	body := fs.Bool("body", true, "editor pipeline: continue a completion that opens a block the suffix has no body for into its body, as the language server does")
 	budget := fs.Duration("budget", 0, "decode time limit per case in the editor pipeline (0 = none, so results do not depend on the machine's load)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: unmask eval --cases FILE.jsonl [--cases ...] [--model DIR | --baseline empty|copyline|lookup] [--pipeline raw|editor] [--json]")
@@ -129,7 +130,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		if *pipeline == "editor" {
 			name += " (editor pipeline)"
-			fill = editorFiller(completion.NewInfillFiller(m, tok), *maxTokens, maxTokensSet, *threshold, *endPrior, *lookup, *budget)
+			fill = editorFiller(completion.NewInfillFiller(m, tok), *maxTokens, maxTokensSet, *threshold, *endPrior, *lookup, *body, *budget)
 			break
 		}
 		dec := infill.New(m, tok)
@@ -226,7 +227,7 @@ func writeDetails(path string, rs []eval.Result) error {
 // document is the case's prefix and suffix, the cursor between them, and
 // the answer is what completion.Engine returns (window cut on syntax
 // boundaries, one line mid-line, post-processed).
-func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, threshold, endPrior float64, lookup bool, budget time.Duration) eval.Filler {
+func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, threshold, endPrior float64, lookup, body bool, budget time.Duration) eval.Filler {
 	eng := &completion.Engine{Filler: f}
 	s := completion.DefaultSettings()
 	if maxTokensSet {
@@ -237,7 +238,7 @@ func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, 
 	if endPrior == 0 {
 		s.EndPrior = -1 // off, not the decoder's default
 	}
-	s.NoLookup = !lookup
+	s.NoLookup, s.NoBody = !lookup, !body
 	ext := map[string]string{"go": ".go", "python": ".py"}
 	return func(ctx context.Context, c eval.Case) (eval.Outcome, error) {
 		text := c.Prefix + c.Suffix
