@@ -3,6 +3,7 @@ package completion
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -174,4 +175,31 @@ func TestBodyCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err %v, want context.Canceled", err)
 	}
+}
+
+// FuzzBody feeds the post-processing and the body's rules (body.go)
+// arbitrary windows and answers: no panics, and a body request's window
+// keeps the document's text around the answer.
+func FuzzBody(f *testing.F) {
+	f.Add("func f() {\n\t", "\n}\n", "for x := range y {", "println(x)\n\t}")
+	f.Add("class A:\n    ", "\n", "def f(self):", "return 1")
+	f.Add("x := f(", ")\r\n", "a, []int{", "1,\r\n2")
+	f.Add("", "", "\"{", "'")
+	f.Fuzz(func(t *testing.T, prefix, suffix, answer, body string) {
+		w := rawContext(prefix+suffix, len(prefix))
+		text := Postprocess(w, answer)
+		closers(text)
+		indent, ok := bodyAfter(w, text)
+		if !ok {
+			return
+		}
+		bw, braw, lead := bodyWindow(w, w, text, indent, "go")
+		if bw.Prefix != w.Prefix+text+lead || bw.Suffix != w.Suffix || braw.Prefix != bw.Prefix {
+			t.Fatalf("body window %q / %q for prefix %q text %q", bw.Prefix, bw.Suffix, w.Prefix, text)
+		}
+		if strings.TrimLeft(lead, "\r\n") != bw.LinePrefix || strings.TrimSpace(lead) != "" {
+			t.Fatalf("lead %q, line prefix %q", lead, bw.LinePrefix)
+		}
+		Postprocess(bw, body)
+	})
 }
