@@ -36,6 +36,7 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 		openFiles = append(openFiles, s)
 		return nil
 	})
+	body := fs.Bool("body", !def.NoBody, "when the completion ends by opening a block the code below has no body for, complete the body too, as the language server's blockBody does")
 	budget := fs.Duration("budget", def.TimeBudget, "decode time limit, as the language server's timeBudgetMs (0 = none): when it runs out, the completion is what is committed")
 	usage := func() error {
 		fmt.Fprintln(stderr, "usage: unmask complete FILE:LINE:COL [--model DIR] [--max-tokens N] [--budget 500ms] [--open FILE ...] [--json]")
@@ -88,7 +89,7 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 	loaded := time.Since(start)
 
 	s := def
-	s.MaxTokens, s.ContextTokens, s.TimeBudget = *maxTokens, *ctxTokens, *budget
+	s.MaxTokens, s.ContextTokens, s.TimeBudget, s.NoBody = *maxTokens, *ctxTokens, *budget, !*body
 	// Characters are code points: UTF-32 positions.
 	p := completion.Position{Line: uint32(line - 1), Character: uint32(col - 1)}
 	res, err := (&completion.Engine{Filler: filler, Cache: filler.Cache}).Complete(context.Background(),
