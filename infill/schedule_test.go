@@ -24,11 +24,14 @@ func decode(t *testing.T, b *fakeBackend, req Request) (Result, []Partial) {
 	return res, parts
 }
 
-// settings returns DefaultSettings changed by f, without the end prior:
-// each schedule test pins one rule, and TestEndPrior pins that one.
+// settings returns DefaultSettings changed by f, without the end prior,
+// the lookup and the leftmost fallback: each schedule test pins one rule
+// (a threshold step with nothing at the threshold commits the most
+// confident position), and TestEndPrior, TestLeftmostFallback and the
+// lookup tests pin those.
 func settings(f func(*Settings)) Settings {
 	s := DefaultSettings()
-	s.EndPrior, s.Lookup, s.DraftFloor = 0, false, 0
+	s.EndPrior, s.Lookup, s.DraftFloor, s.LeftmostFallback = 0, false, 0, false
 	f(&s)
 	return s
 }

@@ -227,7 +227,9 @@ type sweepSetting struct {
 func sweepSettings(maxTokens int) []sweepSetting {
 	mk := func(name string, f func(*infill.Settings)) sweepSetting {
 		s := infill.DefaultSettings()
-		s.MaxTokens, s.Lookup = maxTokens, false
+		// Every row names what it changes from the most-confident-first
+		// confidence schedule (the default before LeftmostFallback was).
+		s.MaxTokens, s.Lookup, s.LeftmostFallback = maxTokens, false, false
 		f(&s)
 		return sweepSetting{name, s}
 	}

@@ -50,7 +50,7 @@ type Config struct {
 
 	Cost     Cost
 	Quality  Quality
-	Settings completion.Settings
+	Settings completion.Settings // zero: DefaultSettings without the block body's second fill
 
 	// Filler, when set, is a real engine (completion's InfillFiller over a
 	// loaded model) used instead of the fake: each call runs on the wall
@@ -204,7 +204,11 @@ func Run(cfg Config) (Report, error) {
 		cfg.CharsPerSecond = 10
 	}
 	if cfg.Settings == (completion.Settings{}) {
+		// One fill per request: the fake engine predicts a line at a
+		// time, and a block's body (a second fill) is not what the
+		// replay measures.
 		cfg.Settings = completion.DefaultSettings()
+		cfg.Settings.NoBody = true
 	}
 	if cfg.Cost == (Cost{}) {
 		cfg.Cost = DefaultCost()
