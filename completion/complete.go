@@ -56,12 +56,16 @@ type Filler interface {
 
 // Settings are the user's completion settings (LSP configuration, flags).
 type Settings struct {
-	MaxTokens     int           // longest middle, in tokens
-	ContextTokens int           // prefix+suffix budget, in tokens
-	Schedule      string        // infill schedule name; "" = the decoder's default
-	Threshold     float64       // confidence threshold; 0 = the decoder's default
-	EndPrior      float64       // infill.Settings.EndPrior; 0 = the decoder's default, < 0 = off
-	NoLookup      bool          // no context-lookup drafts (infill.Settings.Lookup off)
+	MaxTokens     int     // longest middle, in tokens
+	ContextTokens int     // prefix+suffix budget, in tokens
+	Schedule      string  // infill schedule name; "" = the decoder's default
+	Threshold     float64 // confidence threshold; 0 = the decoder's default
+	EndPrior      float64 // infill.Settings.EndPrior; 0 = the decoder's default, < 0 = off
+	NoLookup      bool    // no context-lookup drafts (infill.Settings.Lookup off)
+	// MostConfident makes a threshold step with nothing at the threshold
+	// commit the most confident position, not the leftmost open one
+	// (infill.Settings.LeftmostFallback off); for measuring.
+	MostConfident bool
 	TimeBudget    time.Duration // decode time limit; 0 = none
 	// Speculate computes, in the background, the completion that follows
 	// once this one is accepted (needs a Cache; background work yields to

@@ -39,6 +39,9 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 	if req.Settings.NoLookup {
 		s.Lookup = false
 	}
+	if req.Settings.MostConfident {
+		s.LeftmostFallback = false
+	}
 	s.TimeBudget = req.Settings.TimeBudget
 	s.StopAtNewline = req.SingleLine
 	// The window was cut to an estimate of ContextTokens; the decoder

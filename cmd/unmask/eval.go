@@ -51,7 +51,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	draftFloor := fs.Float64("draft-floor", def.DraftFloor, "raw pipeline: "+usageDraftFloor)
 	schedule := fs.String("schedule", string(def.Schedule), "raw pipeline: unmasking schedule (confidence, count, margin, entropy, sequential)")
 	perStep := fs.Int("per-step", def.PerStep, "raw pipeline: tokens per step of the count and sequential schedules")
-	leftmost := fs.Bool("leftmost-fallback", def.LeftmostFallback, "raw pipeline: a step with nothing above the threshold commits the leftmost open position")
+	leftmost := fs.Bool("leftmost-fallback", def.LeftmostFallback, "a step with nothing above the threshold commits the leftmost open position (false: the most confident)")
 	limit := fs.Int("limit", 0, "score only the first N cases of each file (0 = all)")
 	details := fs.String("details", "", "write every case's completion and scores to this JSON-lines file")
 	pipeline := fs.String("pipeline", "raw", `"raw": the decoder's middle for the case's whole prefix and suffix; `+
@@ -130,7 +130,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		if *pipeline == "editor" {
 			name += " (editor pipeline)"
-			fill = editorFiller(completion.NewInfillFiller(m, tok), *maxTokens, maxTokensSet, *threshold, *endPrior, *lookup, *body, *budget)
+			fill = editorFiller(completion.NewInfillFiller(m, tok), *maxTokens, maxTokensSet, *threshold, *endPrior, *lookup, *body, *leftmost, *budget)
 			break
 		}
 		dec := infill.New(m, tok)
@@ -227,7 +227,7 @@ func writeDetails(path string, rs []eval.Result) error {
 // document is the case's prefix and suffix, the cursor between them, and
 // the answer is what completion.Engine returns (window cut on syntax
 // boundaries, one line mid-line, post-processed).
-func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, threshold, endPrior float64, lookup, body bool, budget time.Duration) eval.Filler {
+func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, threshold, endPrior float64, lookup, body, leftmost bool, budget time.Duration) eval.Filler {
 	eng := &completion.Engine{Filler: f}
 	s := completion.DefaultSettings()
 	if maxTokensSet {
@@ -238,7 +238,7 @@ func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, 
 	if endPrior == 0 {
 		s.EndPrior = -1 // off, not the decoder's default
 	}
-	s.NoLookup, s.NoBody = !lookup, !body
+	s.NoLookup, s.NoBody, s.MostConfident = !lookup, !body, !leftmost
 	ext := map[string]string{"go": ".go", "python": ".py"}
 	return func(ctx context.Context, c eval.Case) (eval.Outcome, error) {
 		text := c.Prefix + c.Suffix
