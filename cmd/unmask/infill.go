@@ -264,6 +264,9 @@ func sweepSettings(maxTokens int) []sweepSetting {
 	}
 	rows = append(rows, mk("sequential 1/step, lookup draft kept at ≥ 0.01", func(s *infill.Settings) {
 		s.Schedule, s.PerStep, s.Lookup, s.DraftFloor = infill.Sequential, 1, true, 0.01
+	}), mk("confidence τ=0.90, leftmost fallback, lookup draft kept at ≥ 0.01 (the default)", func(s *infill.Settings) {
+		def := infill.DefaultSettings()
+		s.LeftmostFallback, s.Lookup, s.DraftFloor = def.LeftmostFallback, def.Lookup, def.DraftFloor
 	}))
 	return rows
 }

@@ -96,6 +96,11 @@ func TestInfillSweep(t *testing.T) {
 		t.Fatalf("readInfillCases(first 2) = %+v", cases)
 	}
 	settings := sweepSettings(8)
+	def := infill.DefaultSettings()
+	def.MaxTokens = 8
+	if last := settings[len(settings)-1]; !strings.HasSuffix(last.Name, "(the default)") || last.Settings != def {
+		t.Errorf("last sweep row %q = %+v, want the default settings %+v", last.Name, last.Settings, def)
+	}
 	rows, err := runInfillSweep(context.Background(), infill.New(m, tok), m, cases, settings, nil)
 	if err != nil {
 		t.Fatal(err)
