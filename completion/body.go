@@ -140,13 +140,16 @@ func indentUnit(prefix, indent, lang string) string {
 
 // bodyWindow returns the window and raw context for the body of the block
 // text opens: the cursor on a new line after text, one level deeper than
-// the opening line.
+// the opening line (in Go, at its level after a switch or select).
 func bodyWindow(w, raw Window, text, indent, lang string) (Window, Window, string) {
 	nl := "\n"
 	if strings.Contains(w.Prefix, "\r\n") || strings.Contains(w.Suffix, "\r\n") {
 		nl = "\r\n"
 	}
 	inner := indent + indentUnit(w.Prefix, indent, lang)
+	if head := strings.TrimSpace(lineStartOf(w, text)); lang == "go" && (strings.HasPrefix(head, "switch") || strings.HasPrefix(head, "select")) {
+		inner = indent // gofmt puts a switch's case clauses at its own indentation
+	}
 	lead := nl + inner
 	bw := Window{Prefix: w.Prefix + text + lead, Suffix: w.Suffix, LinePrefix: inner,
 		LineSuffix: w.LineSuffix, Syntax: w.Syntax, Function: w.Function}
