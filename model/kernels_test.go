@@ -272,8 +272,20 @@ func reportFlops(b *testing.B, T, N, K int, cpu0 time.Duration) {
 
 // BenchmarkDenoiseDefault times one step of the embedded default model (a
 // block of 33 after 200 cached tokens), the latency a completion pays per
-// forward pass.
+// forward pass: with predictions at every block position ("all-33"), and
+// at 4 ("rows-4": the LM head, top-k and entropy for those rows only, what
+// a step late in a decode needs), side by side.
 func BenchmarkDenoiseDefault(b *testing.B) {
+	for _, rows := range []int{33, 4} {
+		name := fmt.Sprintf("rows-%d", rows)
+		if rows == 33 {
+			name = "all-33"
+		}
+		b.Run(name, func(b *testing.B) { benchDenoiseDefault(b, rows) })
+	}
+}
+
+func benchDenoiseDefault(b *testing.B, rows int) {
 	m, _, err := Open("")
 	if err != nil {
 		b.Skip(err)
@@ -290,10 +302,10 @@ func BenchmarkDenoiseDefault(b *testing.B) {
 	for i := range block {
 		block[i] = info.MaskID
 	}
-	out := engine.NewPredictions(33, 0)
+	out := engine.NewPredictions(rows, 0)
 	cpu0 := ProcessCPUTime()
 	for b.Loop() {
-		if err := s.Denoise(context.Background(), block, 0, out); err != nil {
+		if err := s.Denoise(context.Background(), block, 33-rows, out); err != nil {
 			b.Fatal(err)
 		}
 	}
