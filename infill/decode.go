@@ -244,14 +244,14 @@ var allRows = false
 // step's apply reads: every position on a canvas's first pass (the end
 // prior reads them all) and while revision may re-mask committed tokens,
 // else the span from the first to the last position still masked or
-// awaiting verification. The backend computes the LM head, top-k and
-// entropy for those rows only. On the default model a step with 4 rows
-// cost 7.0 ms against 8.8 with all 33 (BenchmarkDenoiseDefault in package
-// model, beside a training run); over whole decodes the saving is smaller,
-// 6.6–6.8 against 6.9–7.4 ms of denoising a forward pass (BenchmarkRows),
-// because a block whose end its first pass did not decide keeps its far
-// positions open. A large vocabulary's LM head, and the predictions an
-// engine process sends back, shrink the same way.
+// awaiting verification. The CPU engine runs the last layer's attention
+// and MLP, the LM head, top-k and entropy for those rows only. On the
+// default model a step with 4 rows cost 5.1 ms against 7.7 with all 33
+// (BenchmarkDenoiseDefault in package model, beside a training run); over
+// whole decodes, 5.9–6.1 against 7.4–9.0 ms of denoising a forward pass
+// (BenchmarkRows), less than the 4-row figure because a block whose end
+// its first pass did not decide keeps its far positions open. The
+// predictions an engine process sends back shrink the same way.
 func (r *run) rows(c *canvas) (lo, hi int) {
 	if allRows || (r.s.EndPrior > 0 && c.step == 0) || (r.s.ReviseBelow > 0 && c.step < c.reviseSteps()) {
 		return 0, len(c.slots)

@@ -2,6 +2,7 @@ package infill
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"slices"
@@ -139,16 +140,23 @@ func BenchmarkRows(b *testing.B) {
 		b.Skip(err)
 	}
 	defer m.Close()
-	src, err := os.ReadFile("decode.go")
-	if err != nil {
-		b.Fatal(err)
-	}
-	lines := strings.SplitAfter(string(src), "\n")
+	// The first development cases of two kinds (fixed text: decode.go
+	// changes as the decoder does).
 	var reqs []Request
-	for _, at := range []int{60, 120, 180, 240, 300, 360} {
-		s := DefaultSettings()
-		s.Lookup = false // every answer decoded by the model, not kept from a draft
-		reqs = append(reqs, Request{Prefix: strings.Join(lines[at-30:at], ""), Suffix: strings.Join(lines[at+1:at+8], ""), Settings: s})
+	for _, f := range []string{"../eval/dev/go-block.jsonl", "../eval/dev/python-line.jsonl"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, line := range strings.SplitN(string(data), "\n", 4)[:3] {
+			var c struct{ Prefix, Suffix string }
+			if err := json.Unmarshal([]byte(line), &c); err != nil {
+				b.Fatal(err)
+			}
+			s := DefaultSettings()
+			s.Lookup = false // every answer decoded by the model, not kept from a draft
+			reqs = append(reqs, Request{Prefix: c.Prefix, Suffix: c.Suffix, Settings: s})
+		}
 	}
 	for _, all := range []bool{false, true} {
 		name := "narrowed"

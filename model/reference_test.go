@@ -281,6 +281,17 @@ func testSessionMatchesReference(t *testing.T, att engine.Attention, hd int) {
 			for i := range out {
 				checkPrediction(t, string(att)+" block", out[i], ref[n+1+i], 2e-4)
 			}
+			// Rows inside the block alone (the last layer and the head run
+			// for those rows only) match the reference too.
+			for _, r := range [][2]int{{3, 1}, {2, 2}, {5, 1}} {
+				part := engine.NewPredictions(r[1], 0)
+				if err := s.Denoise(ctx, block, r[0], part); err != nil {
+					t.Fatal(err)
+				}
+				for i := range part {
+					checkPrediction(t, fmt.Sprintf("%s block rows %d..%d", att, r[0], r[0]+r[1]-1), part[i], ref[n+r[0]+i], 2e-4)
+				}
+			}
 			// A second step on the same context gives the same answer (the
 			// block's keys did not join the context).
 			out2 := engine.NewPredictions(len(block)-1, 0)

@@ -324,9 +324,16 @@ func (s *session) forward(p0, T int, causal bool, outFrom, outN int) {
 				}
 			}
 		}
-		// Pass 2: attention, output projection and MLP, chunk by chunk.
-		for r0 := 0; r0 < T; r0 += s.chunk {
-			n := min(s.chunk, T-r0)
+		// Pass 2: attention, output projection and MLP, chunk by chunk. The
+		// last layer's outputs feed only the LM head, so there it runs for
+		// the rows the head reads (none for a prefill): the keys and values
+		// every row needs were written in pass 1.
+		from, to := 0, T
+		if li == len(s.m.layers)-1 {
+			from, to = outFrom, outFrom+outN
+		}
+		for r0 := from; r0 < to; r0 += s.chunk {
+			n := min(s.chunk, to-r0)
 			s.aj = attnJob{s: s, keys: keys, valsT: valsT, p0: p0, r0: r0, n: n, T: T, causal: causal}
 			s.pool.parallel(c.Heads, 1, &s.aj)
 			s.linear(s.tmp, s.att, &L.o, n)
