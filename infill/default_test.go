@@ -10,6 +10,7 @@ import (
 
 	"github.com/unmask/unmask/engine"
 	"github.com/unmask/unmask/model"
+	"github.com/unmask/unmask/tokenizer"
 )
 
 // TestDefaultModelLayout holds the decoder's layout to the embedded default
@@ -19,14 +20,7 @@ import (
 // match token j+1 (the shift) more often than it matches token j or j+2. A
 // layout or shift error would swap those.
 func TestDefaultModelLayout(t *testing.T) {
-	m, tok, err := model.Open("")
-	if errors.Is(err, model.ErrNoDefault) {
-		t.Skip("no default model embedded")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m, tok := defaultModel(t)
 	info := m.Info()
 	src, err := os.ReadFile("decode.go")
 	if err != nil {
@@ -92,4 +86,19 @@ func TestDefaultModelLayout(t *testing.T) {
 	if hits[0] <= hits[-1] || hits[0] <= hits[1] {
 		t.Errorf("the decoder's reading (out[j] predicts block token j+1) scores %d, below a shifted reading (%d, %d)", hits[0], hits[-1], hits[1])
 	}
+}
+
+// defaultModel opens the embedded default model for a test or benchmark,
+// closed when it ends; it skips when none is embedded.
+func defaultModel(tb testing.TB) (*model.Model, *tokenizer.Tokenizer) {
+	tb.Helper()
+	m, tok, err := model.Open("")
+	if errors.Is(err, model.ErrNoDefault) {
+		tb.Skip("no default model embedded")
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { m.Close() })
+	return m, tok
 }

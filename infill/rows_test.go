@@ -3,7 +3,6 @@ package infill
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"slices"
 	"strings"
@@ -21,14 +20,7 @@ import (
 // drafts and the step counts are the same. The rows a narrowed step skips
 // are rows its apply never reads, so any difference is a bug.
 func TestRowsParity(t *testing.T) {
-	m, tok, err := model.Open("")
-	if errors.Is(err, model.ErrNoDefault) {
-		t.Skip("no default model embedded")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m, tok := defaultModel(t)
 	src, err := os.ReadFile("decode.go")
 	if err != nil {
 		t.Fatal(err)
@@ -135,11 +127,7 @@ func TestRowsParity(t *testing.T) {
 // reference): the same answers (TestRowsParity), in less denoising time
 // per forward pass (ns/op also holds each request's prefill).
 func BenchmarkRows(b *testing.B) {
-	m, tok, err := model.Open("")
-	if err != nil {
-		b.Skip(err)
-	}
-	defer m.Close()
+	m, tok := defaultModel(b)
 	// The first development cases of two kinds (fixed text: decode.go
 	// changes as the decoder does).
 	var reqs []Request
