@@ -26,12 +26,7 @@ func bodyAfter(w Window, text string) (indent string, ok bool) {
 		return "", false
 	}
 	text = strings.ReplaceAll(text, "\r\n", "\n")
-	last := text
-	if i := strings.LastIndexByte(text, '\n'); i >= 0 {
-		last = text[i+1:]
-	} else {
-		last = w.LinePrefix + text
-	}
+	last := lineStartOf(w, text)
 	t := strings.TrimRight(last, " \t")
 	if t == "" || !strings.ContainsAny(t[len(t)-1:], "{([:") || strings.HasSuffix(t, "::") {
 		return "", false
@@ -50,7 +45,7 @@ func bodyAfter(w Window, text string) (indent string, ok bool) {
 	case '{':
 		want = "}"
 	}
-	if c, ok := closers(lineStartOf(w, text)); !ok || c != want {
+	if c, ok := closers(last); !ok || c != want {
 		return "", false
 	}
 	indent = indentOf(last)
