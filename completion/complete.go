@@ -134,12 +134,13 @@ type Request struct {
 // A Result is the text to insert, replacing Range (empty at the cursor,
 // or the selected item's range). Text "" means no completion.
 type Result struct {
-	Text    string
-	Range   Range
-	Version int32 // document version the completion was computed on
-	Window  Window
-	Fill    FillResult
-	Elapsed time.Duration
+	Text     string
+	Language string // the document's languageId
+	Range    Range
+	Version  int32 // document version the completion was computed on
+	Window   Window
+	Fill     FillResult
+	Elapsed  time.Duration
 }
 
 // singleLineTokens bounds a mid-line completion, which keeps one line.
@@ -163,7 +164,7 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Range: snap.rng, Version: snap.version}
+	res := Result{Range: snap.rng, Version: snap.version, Language: req.Doc.LanguageID}
 	if e.Filler == nil {
 		return res, ErrNoFiller
 	}

@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"context"
+	"strings"
 
 	"github.com/unmask/unmask/completion"
 	"go.lsp.dev/jsonrpc2"
@@ -46,13 +47,29 @@ func completionItem(res completion.Result) protocol.CompletionItem {
 		FilterText: res.Window.LinePrefix[len(res.Window.LinePrefix)-len(trailingWord(res.Window.LinePrefix)):] + res.Text,
 		Documentation: &protocol.MarkupContent{
 			Kind:  protocol.Markdown,
-			Value: "```\n" + res.Text + "\n```",
+			Value: codeBlock(res.Text, res.Language),
 		},
 		InsertTextFormat: protocol.InsertTextFormatPlainText,
 		TextEdit:         &protocol.TextEdit{Range: protocolRange(res.Range), NewText: res.Text},
 		SortText:         "0",
 		Preselect:        true,
 	}
+}
+
+// codeBlock fences text as Markdown code in language lang, with a fence
+// longer than any run of backticks in text.
+func codeBlock(text, lang string) string {
+	run, longest := 0, 0
+	for _, c := range text {
+		if c == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", max(3, longest+1))
+	return fence + lang + "\n" + text + "\n" + fence
 }
 
 // trailingWord returns the identifier characters at the end of s: clients

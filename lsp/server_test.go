@@ -258,7 +258,7 @@ func TestCompletions(t *testing.T) {
 		t.Fatalf("completion = %s, %+v: %v", m.Result, m.Error, err)
 	}
 	if !list.IsIncomplete || len(list.Items) != 1 || list.Items[0].Label != `Println("hi")` ||
-		list.Items[0].TextEdit.NewText != `Println("hi")` || !strings.Contains(list.Items[0].Documentation.Value, `Println("hi")`) {
+		list.Items[0].TextEdit.NewText != `Println("hi")` || list.Items[0].Documentation.Value != "```go\nPrintln(\"hi\")\n```" {
 		t.Errorf("completion = %s", m.Result)
 	}
 
