@@ -26,6 +26,7 @@ func TestClosers(t *testing.T) {
 		{`"""done"""`, "", true},
 		{"m := map[string]int{\n\t\"a\": 1,\n}", "", true},
 		{"`raw {` + f(", ")", true},
+		{"# don't\nx = [", "]", true},
 	} {
 		got, ok := closers(tc.text)
 		if got != tc.want || ok != tc.ok {
