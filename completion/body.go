@@ -153,11 +153,12 @@ func bodyWindow(w, raw Window, text, indent, lang string) (Window, Window, strin
 }
 
 // closers returns the closing brackets, innermost first, that the
-// brackets text opens and does not close need (string literals and line
-// comments and lines starting with '#' skipped): "" when it closes what it opens. It reports false
-// when text closes a bracket it did not open, or the wrong one, or leaves
-// a string open at the end of a line (a Python docstring the model did
-// not finish; Go's raw strings, which may span lines, are not followed).
+// brackets text opens and does not close need (string literals, // line
+// comments and lines starting with '#' skipped): "" when it closes what
+// it opens. It reports false when text closes a bracket it did not open,
+// or the wrong one, or leaves a string open at the end of a line (a
+// Python docstring the model did not finish; Go's raw strings, which may
+// span lines, are not followed).
 func closers(text string) (string, bool) {
 	var open []byte
 	for _, line := range strings.Split(text, "\n") {
