@@ -217,7 +217,7 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 	}
 	if text != "" {
 		res.Text = snap.selected + text
-		e.Cache.put(req.Doc.URI, snap.raw, text, fill)
+		e.Cache.put(req.Doc.URI, snap.raw, text, res.Fill) // both fills
 		if req.Settings.Speculate && snap.selected == "" {
 			e.speculate(req.Doc.URI, snap.w, snap.raw, others, text, req.Settings)
 		}
