@@ -133,19 +133,25 @@ func (s *Speculator) Idle() bool {
 	return s.running == nil && s.pending == nil
 }
 
-// Close cancels the running speculation, drops the pending one and refuses
-// new ones.
+// Close cancels the running speculation, drops the pending one, refuses
+// new ones, and returns once the running one has returned: the caches it
+// writes to may be closed next.
 func (s *Speculator) Close() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.closed = true
 	if s.pending != nil {
 		s.pending.cancel()
 		s.pending = nil
 		s.dropped.Add(1)
 	}
+	var wait chan struct{}
 	if s.running != nil {
 		s.running.cancel()
+		wait = s.running.done
+	}
+	s.mu.Unlock()
+	if wait != nil {
+		<-wait
 	}
 }
 

@@ -102,3 +102,25 @@ func TestSpeculatorNewerReplaces(t *testing.T) {
 		t.Errorf("Stats().Dropped = %d, want 1", st.Dropped)
 	}
 }
+
+// Close returns only once the running speculation has: the caches it
+// writes to are closed right after (Caches.Close), and ristretto panics on
+// a Set into a closed cache.
+func TestSpeculatorCloseWaits(t *testing.T) {
+	s := NewSpeculator()
+	var done atomic.Bool
+	started := make(chan struct{})
+	s.Schedule("spec", func(ctx context.Context) {
+		close(started)
+		<-ctx.Done()
+		time.Sleep(20 * time.Millisecond) // still writing after the cancel
+		done.Store(true)
+	})
+	<-started
+	s.Close()
+	if !done.Load() {
+		t.Fatal("Close returned while the speculation was still running")
+	}
+	s.Close() // twice is fine
+	s.Schedule("after", func(context.Context) { t.Error("a speculation ran after Close") })
+}
