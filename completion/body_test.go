@@ -119,8 +119,8 @@ func TestBodyFill(t *testing.T) {
 	if want := "package main\n\nfunc f(xs []int) {\n\tfor _, x := range xs {\n\t\t"; f.reqs[1].Prefix != want {
 		t.Errorf("body fill prefix %q, want %q", f.reqs[1].Prefix, want)
 	}
-	if res.Fill.Forwards != 2 {
-		t.Errorf("forwards %d, want both fills' 2", res.Fill.Forwards)
+	if res.Fill.Forwards != 2 || !res.Body {
+		t.Errorf("forwards %d, body %v: want both fills' 2, and a body", res.Fill.Forwards, res.Body)
 	}
 
 	// Off: one fill, the header alone.
@@ -129,8 +129,8 @@ func TestBodyFill(t *testing.T) {
 	if res, err = (&Engine{Filler: f}).Complete(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
-	if res.Text != "for _, x := range xs {" || len(f.reqs) != 1 {
-		t.Errorf("NoBody: text %q after %d fills", res.Text, len(f.reqs))
+	if res.Text != "for _, x := range xs {" || len(f.reqs) != 1 || res.Body {
+		t.Errorf("NoBody: text %q after %d fills, body %v", res.Text, len(f.reqs), res.Body)
 	}
 
 	// A body that stops inside an expression keeps its balanced lines.

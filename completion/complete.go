@@ -139,7 +139,8 @@ type Result struct {
 	Range    Range
 	Version  int32 // document version the completion was computed on
 	Window   Window
-	Fill     FillResult
+	Fill     FillResult // with Body, both fills' figures, and the first fill's Text
+	Body     bool       // Text holds a block's body from a second fill (body.go)
 	Elapsed  time.Duration
 }
 
@@ -210,10 +211,12 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 	}
 	text := Postprocess(snap.w, fill.Text)
 	if indent, ok := bodyAfter(snap.w, text); ok && text != "" && !req.Settings.NoBody && snap.w.Multiline() && fill.Stop != "budget" {
+		header := text
 		text, res.Fill, err = e.body(ctx, req.Doc.URI, req.Doc.LanguageID, snap, others, text, indent, fill, req.Settings, time.Since(start))
 		if err != nil {
 			return res, fmt.Errorf("completion: %s: %w", req.Doc.URI, err)
 		}
+		res.Body = text != header
 	}
 	if text != "" {
 		res.Text = snap.selected + text

@@ -111,6 +111,7 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 	return enc.Encode(map[string]any{
 		"text":      res.Text,
 		"raw":       res.Fill.Text,
+		"body":      res.Body,
 		"line":      res.Range.Start.Line + 1,
 		"col":       res.Range.Start.Character + 1,
 		"language":  doc.LanguageID,
