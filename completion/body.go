@@ -107,26 +107,11 @@ func indentUnit(prefix, indent, lang string) string {
 	case indent == "" && lang == "go":
 		return "\t"
 	}
-	tabs, spaces, unit, prev := 0, 0, 0, -1
-	for _, l := range strings.Split(prefix, "\n") {
-		if strings.TrimSpace(l) == "" {
-			continue
-		}
-		n := len(l) - len(strings.TrimLeft(l, " "))
-		switch {
-		case strings.HasPrefix(l, "\t"):
-			tabs++
-		case n > 0:
-			spaces++
-			if d := n - prev; prev >= 0 && d > 0 && (unit == 0 || d < unit) {
-				unit = d
-			}
-		}
-		prev = n
-	}
-	if tabs >= spaces && tabs > 0 && indent == "" {
+	st := indentStyleOf(prefix)
+	if st.tabs >= st.spaces && st.tabs > 0 && indent == "" {
 		return "\t"
 	}
+	unit := st.unit
 	if unit == 0 {
 		unit = 4
 	}

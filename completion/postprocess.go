@@ -68,23 +68,13 @@ func postprocess(w Window, text string) string {
 
 // matchIndentStyle re-indents the lines after the first with the file's
 // style when the model used the other one: tabs for a file indented with
-// tabs, the file's run of spaces for a tab otherwise.
+// tabs, the file's step of spaces for a tab otherwise.
 func matchIndentStyle(prefix string, lines []string) []string {
-	tabs, spaces, unit := 0, 0, 0
-	for _, l := range strings.Split(prefix, "\n") {
-		switch {
-		case strings.HasPrefix(l, "\t"):
-			tabs++
-		case strings.HasPrefix(l, " "):
-			spaces++
-			if n := len(l) - len(strings.TrimLeft(l, " ")); n > 0 && (unit == 0 || n < unit) && strings.TrimSpace(l) != "" {
-				unit = n
-			}
-		}
-	}
-	if tabs+spaces == 0 {
+	st := indentStyleOf(prefix)
+	if st.tabs+st.spaces == 0 {
 		return lines
 	}
+	unit := st.unit
 	if unit == 0 {
 		unit = 4
 	}
@@ -92,14 +82,47 @@ func matchIndentStyle(prefix string, lines []string) []string {
 		ind := indentOf(lines[i])
 		rest := lines[i][len(ind):]
 		switch {
-		case tabs > spaces && strings.HasPrefix(ind, " "):
+		case st.tabs > st.spaces && strings.HasPrefix(ind, " "):
 			n := len(strings.TrimLeft(ind, "\t"))
 			lines[i] = strings.Repeat("\t", len(ind)-n+n/unit) + strings.Repeat(" ", n%unit) + rest
-		case spaces > tabs && strings.Contains(ind, "\t"):
+		case st.spaces > st.tabs && strings.Contains(ind, "\t"):
 			lines[i] = strings.ReplaceAll(ind, "\t", strings.Repeat(" ", unit)) + rest
 		}
 	}
 	return lines
+}
+
+// An indentStyle is how a text indents: how many non-blank lines start
+// with a tab and how many with a space, and the unit of space indentation
+// — the smallest step by which a line's run of spaces exceeds the
+// previous non-blank line's, where that line isn't tab-indented (0 when
+// no line steps in).
+type indentStyle struct {
+	tabs, spaces, unit int
+}
+
+func indentStyleOf(text string) indentStyle {
+	var st indentStyle
+	prev := -1
+	for _, l := range strings.Split(text, "\n") {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		n := len(l) - len(strings.TrimLeft(l, " "))
+		switch {
+		case strings.HasPrefix(l, "\t"):
+			st.tabs++
+			prev = -1 // a step from a tab's line means nothing
+			continue
+		case n > 0:
+			st.spaces++
+			if d := n - prev; prev >= 0 && d > 0 && (st.unit == 0 || d < st.unit) {
+				st.unit = d
+			}
+		}
+		prev = n
+	}
+	return st
 }
 
 func nonBlank(s string) string {

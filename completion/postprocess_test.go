@@ -19,12 +19,32 @@ func TestPostprocess(t *testing.T) {
 			Window{Prefix: "func f() {\n\tif x {\n\t\t", Suffix: "\n\t}\n}\n", LinePrefix: "\t\t"}, "a()\n        b()\n\t}", "a()\n\t\tb()"},
 		{"tabs from the model in a space file",
 			Window{Prefix: "def f():\n  if x:\n    ", Suffix: "\n", LinePrefix: "    "}, "a()\n\t\tb()\nc()", "a()\n    b()"},
+		{"the step of spaces, not the shallowest run, in a window deep in a method",
+			Window{Prefix: "        x = 1\n        if y:\n            ", Suffix: "\n", LinePrefix: "            "}, "a()\n\t\t\tb()", "a()\n            b()"},
 		{"closer the line already has",
 			Window{Prefix: "print(", Suffix: ")\n", LinePrefix: "print(", LineSuffix: ")"}, "\"hi\")", "\"hi\""},
 	}
 	for _, tt := range tests {
 		if got := Postprocess(tt.w, tt.raw); got != tt.want {
 			t.Errorf("%s: Postprocess(%q) = %q, want %q", tt.name, tt.raw, got, tt.want)
+		}
+	}
+}
+
+func TestIndentStyleOf(t *testing.T) {
+	tests := []struct {
+		text string
+		want indentStyle
+	}{
+		{"", indentStyle{}},
+		{"a\n\tb\n\t\tc\n\n  d\n", indentStyle{tabs: 2, spaces: 1}},
+		{"def f():\n    if x:\n        y()\n    z()\n", indentStyle{spaces: 3, unit: 4}},
+		{"        a\n          b\n        c\n", indentStyle{spaces: 3, unit: 2}},
+		{"x\n  \n\t\n    y\n", indentStyle{spaces: 1, unit: 4}},
+	}
+	for _, tt := range tests {
+		if got := indentStyleOf(tt.text); got != tt.want {
+			t.Errorf("indentStyleOf(%q) = %+v, want %+v", tt.text, got, tt.want)
 		}
 	}
 }
