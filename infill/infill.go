@@ -179,7 +179,7 @@ type Settings struct {
 // similarity 0.101 → 0.165 and p50 605 → 122 ms against no end prior; 0.5
 // and 0.9 scored lower: README, Decoder sweep), and the context lookup with
 // drafts kept where the model gives a token at least 0.01 (chosen on the
-// 200 development cases in eval/dev: edit similarity 0.210 → 0.289 and
+// first 200 development cases in eval/dev: edit similarity 0.210 → 0.289 and
 // 0.94 → 2.34 tokens per forward; floors of 0.05 and 0.2 scored 0.281 and
 // 0.263. A warm start from the typed-through answer's draft at 0.01 took
 // 1.09 forwards and scored 0.349 there, against 6.32 and 0.243 at the

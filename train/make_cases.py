@@ -29,8 +29,18 @@ def main():
     ap.add_argument("--prefix-chars", type=int, default=1200)
     ap.add_argument("--suffix-chars", type=int, default=400)
     ap.add_argument("--max-middle", type=int, default=300)
+    ap.add_argument("--exclude", default="",
+                    help="folder of case files (eval/cases): skip a case equal to one of them")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    exclude = set()
+    if a.exclude:
+        for name in sorted(os.listdir(a.exclude)):
+            if name.endswith(".jsonl"):
+                with open(os.path.join(a.exclude, name)) as f:
+                    for line in f:
+                        c = json.loads(line)
+                        exclude.add((c["source"], c["prefix"], c["middle"]))
     docs = load_docs(a.heldout, min_chars=400)
     for lang in ("go", "python"):
         ds = [d for d in docs if d["lang"] == lang]
@@ -50,8 +60,11 @@ def main():
                 ps = t.rfind("\n", 0, max(0, s - a.prefix_chars)) + 1 if s > a.prefix_chars else 0
                 se = t.find("\n", e + a.suffix_chars)
                 se = len(t) if se < 0 or e + a.suffix_chars >= len(t) else se + 1
+                source = d["source"] + ":" + d["path"]
+                if (source, t[ps:s], mid) in exclude:
+                    continue
                 out.append({"id": f"{lang}-{kind}-{len(out):03d}", "language": lang, "kind": kind,
-                            "source": d["source"] + ":" + d["path"],
+                            "source": source,
                             "prefix": t[ps:s], "suffix": t[e:se], "middle": mid})
             with open(os.path.join(a.out, f"{lang}-{kind}.jsonl"), "w") as f:
                 for c in out:
