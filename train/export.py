@@ -88,12 +88,15 @@ def main():
     ap.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
     ap.add_argument("--golden", default="")
     ap.add_argument("--topk", type=int, default=5)
+    ap.add_argument("--ema", action="store_true", help="export the run's moving average of the weights (train.py --ema)")
     a = ap.parse_args()
     ck = torch.load(a.ckpt, map_location="cpu", weights_only=False)
     cfg = Config(**ck["config"])
     args = ck["args"]
     model = Qwen2(cfg)
-    model.load_state_dict(ck["model"])
+    if a.ema and "ema" not in ck:
+        raise SystemExit(f"export: {a.ckpt} has no moving average (train.py --ema)")
+    model.load_state_dict(ck["ema"] if a.ema else ck["model"])
     dt = torch.bfloat16 if a.dtype == "bfloat16" else torch.float32
     # Round the weights to the stored dtype, then compute in fp32 from them:
     # the reference for both transformers and the Go engine.
@@ -104,6 +107,8 @@ def main():
     save_file(sd, os.path.join(a.out, "model.safetensors"), metadata={"format": "pt"})
     conf = hf_config(cfg, a.dtype, args["block"], args["seq"])
     conf["unmask_train"] = {"step": ck["step"], "tokens_seen": ck["tokens_seen"], "seed": args["seed"]}
+    if a.ema:
+        conf["unmask_train"]["weights"] = f"moving average, decay {args['ema']}"
     json.dump(conf, open(os.path.join(a.out, "config.json"), "w"), indent=1)
     shutil.copy(a.tokenizer, os.path.join(a.out, "tokenizer.json"))
     size = os.path.getsize(os.path.join(a.out, "model.safetensors"))

@@ -75,6 +75,7 @@ def get_args(argv=None):
     ap.add_argument("--workers", type=int, default=0, help="processes that cut and tokenize examples (0 = in the training loop; a GPU needs several)")
     ap.add_argument("--compile", action="store_true", help="torch.compile the model's forward")
     ap.add_argument("--dtype", default="bf16", choices=["bf16", "fp32"])
+    ap.add_argument("--ema", type=float, default=0, help="also keep an exponential moving average of the weights with this decay per step (0 = off; export.py --ema exports it)")
     ap.add_argument("--ckpt-minutes", type=float, default=4)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--eval-n", type=int, default=64)
@@ -310,6 +311,14 @@ def main(argv=None):
         model.load_state_dict(init["model"])  # raises on a shape mismatch
         print(f"initialized from {a.init_from} (step {init['step']}, {init['tokens_seen']/1e6:.2f}M tokens seen)",
               file=sys.stderr, flush=True)
+    # The weights' moving average, in fp32 on the CPU, from the weights the
+    # run starts with.
+    ema = None
+    if a.ema > 0:
+        if a.resume and "ema" in ck:
+            ema = {k: v.float() for k, v in ck["ema"].items()}
+        else:
+            ema = {k: v.detach().float().cpu().clone() for k, v in model.state_dict().items()}
     nparam = count_params(model)
     autocast = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if a.dtype == "bf16" else None
     if a.compile:
@@ -326,8 +335,11 @@ def main(argv=None):
     def save():
         tmp = ckpt_path + ".tmp"
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}  # loads anywhere
-        torch.save({"model": state, "opt": opt.state_dict(), "step": step, "tokens_seen": tokens_seen,
-                    "wall": wall_before + time.time() - t0, "args": vars(a), "config": cfg.to_dict()}, tmp)
+        ck = {"model": state, "opt": opt.state_dict(), "step": step, "tokens_seen": tokens_seen,
+              "wall": wall_before + time.time() - t0, "args": vars(a), "config": cfg.to_dict()}
+        if ema is not None:
+            ck["ema"] = ema
+        torch.save(ck, tmp)
         os.replace(tmp, ckpt_path)
 
     t0 = time.time()
@@ -354,6 +366,10 @@ def main(argv=None):
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if ema is not None:
+            with torch.no_grad():
+                for k, v in model.state_dict().items():
+                    ema[k].mul_(a.ema).add_(v.detach().float().cpu(), alpha=1 - a.ema)
         step += 1
         ntok = sum(T - p for p in pads)
         tokens_seen += ntok
@@ -387,6 +403,13 @@ def main(argv=None):
     ev.update({"step": step, "eval": True, "tokens_seen": tokens_seen, "final": True})
     log.write(json.dumps(ev) + "\n")
     print("\n" + json.dumps(ev), file=sys.stderr, flush=True)
+    if ema is not None:
+        avg = Qwen2(cfg).to(dev)
+        avg.load_state_dict({k: v.to(dev) for k, v in ema.items()})
+        ev = evaluate(avg, ho_exs, T, B, autocast, a.seed)
+        ev.update({"step": step, "eval": True, "tokens_seen": tokens_seen, "final": True, "ema": a.ema})
+        log.write(json.dumps(ev) + "\n")
+        print(json.dumps(ev), file=sys.stderr, flush=True)
     save()
     print("\ndone", file=sys.stderr)
 
