@@ -162,15 +162,6 @@ func (s *session) Close() error {
 	return nil
 }
 
-func (s *session) checkTokens(toks []int32) error {
-	for i, t := range toks {
-		if t < 0 || int(t) >= s.c.Vocab {
-			return fmt.Errorf("model: token %d at %d: %w", t, i, engine.ErrToken)
-		}
-	}
-	return nil
-}
-
 // Prefill makes the context equal to tokens, reusing the longest common
 // prefix. Causal and context-causal checkpoints compute the new positions'
 // keys and values (causally, in chunks; a cancel between chunks keeps what
@@ -179,16 +170,10 @@ func (s *session) Prefill(ctx context.Context, tokens []int32) (int, error) {
 	if s.closed {
 		return 0, engine.ErrClosed
 	}
-	if len(tokens) > s.maxCtx {
-		return 0, fmt.Errorf("model: Prefill of %d tokens, session holds %d: %w", len(tokens), s.maxCtx, engine.ErrContextFull)
+	if err := engine.CheckPrefill(tokens, s.maxCtx, s.c.Vocab); err != nil {
+		return 0, fmt.Errorf("model: %w", err)
 	}
-	if err := s.checkTokens(tokens); err != nil {
-		return 0, err
-	}
-	reused := 0
-	for reused < len(tokens) && reused < len(s.tokens) && tokens[reused] == s.tokens[reused] {
-		reused++
-	}
+	reused := engine.CommonPrefix(tokens, s.tokens)
 	s.tokens = s.tokens[:reused]
 	if s.c.Attention == engine.Bidirectional {
 		s.tokens = append(s.tokens, tokens[reused:]...)
@@ -213,19 +198,8 @@ func (s *session) Denoise(ctx context.Context, block []int32, from int, out []en
 	if s.closed {
 		return engine.ErrClosed
 	}
-	if len(block) == 0 || len(block) > s.maxBlk {
-		return fmt.Errorf("model: Denoise block of %d tokens (session allows 1..%d): %w", len(block), s.maxBlk, engine.ErrBlockSize)
-	}
-	if from < 0 || from+len(out) > len(block) {
-		return fmt.Errorf("model: Denoise: positions %d..%d outside the block of %d: %w", from, from+len(out), len(block), engine.ErrBlockSize)
-	}
-	for i := range out {
-		if cap(out[i].Candidates) < s.topK {
-			return fmt.Errorf("model: Denoise: out[%d] has room for %d candidates, the session's TopK is %d", i, cap(out[i].Candidates), s.topK)
-		}
-	}
-	if err := s.checkTokens(block); err != nil {
-		return err
+	if err := engine.CheckDenoise(block, from, out, s.maxBlk, s.topK, s.c.Vocab); err != nil {
+		return fmt.Errorf("model: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -259,8 +233,8 @@ func (s *session) Truncate(n int) error {
 	if s.closed {
 		return engine.ErrClosed
 	}
-	if n < 0 || n > len(s.tokens) {
-		return fmt.Errorf("model: Truncate(%d) of a context of %d tokens: %w", n, len(s.tokens), engine.ErrContextFull)
+	if err := engine.CheckTruncate(n, len(s.tokens)); err != nil {
+		return fmt.Errorf("model: %w", err)
 	}
 	s.tokens = s.tokens[:n]
 	return nil
