@@ -96,7 +96,7 @@ type uploader func(w *weight) error
 // Close, also when newBackend fails.
 func newBackend(ws *model.Weights, bf16 bool, x executor, up uploader, release func() error) (*Backend, error) {
 	c := ws.Config()
-	b := &Backend{cfg: c, x: x, invFreq: invFreqs(&c), release: release, live: map[*session]struct{}{}}
+	b := &Backend{cfg: c, x: x, invFreq: c.RopeInvFreqs(), release: release, live: map[*session]struct{}{}}
 	lay := c.Layout()
 	var err error
 	vecOf := func(name string, size int) vec {

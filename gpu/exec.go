@@ -1,10 +1,6 @@
 package gpu
 
-import (
-	"math"
-
-	"github.com/unmask/unmask/model"
-)
+import "math"
 
 // A vec is a float32 buffer of an executor — a host slice (the reference
 // executor) or a device address (the CUDA one) — seen from an element
@@ -59,43 +55,6 @@ type executor interface {
 	// do runs fn where the executor's operations may be called (the CUDA
 	// executor's device thread); steps of different sessions take turns.
 	do(fn func() error) error
-}
-
-// invFreqs returns RoPE's inverse frequencies with the config's scaling, as
-// the CPU engine computes them (transformers modeling_rope_utils.py:
-// default, linear, llama3).
-func invFreqs(c *model.Config) []float32 {
-	half := c.HeadDim / 2
-	f := make([]float32, half)
-	for i := range f {
-		exp := float32(2*i) / float32(c.HeadDim)
-		f[i] = float32(1 / math.Pow(c.RopeTheta, float64(exp)))
-	}
-	sc := c.RopeScaling
-	if sc == nil {
-		return f
-	}
-	switch sc.Type {
-	case "linear":
-		for i := range f {
-			f[i] /= float32(sc.Factor)
-		}
-	case "llama3":
-		lowWav := float64(sc.OriginalMaxPos) / sc.LowFreqFactor
-		highWav := float64(sc.OriginalMaxPos) / sc.HighFreqFactor
-		for i, v := range f {
-			wav := 2 * math.Pi / float64(v)
-			switch {
-			case wav > lowWav:
-				f[i] = v / float32(sc.Factor)
-			case wav < highWav:
-			default:
-				smooth := (float64(sc.OriginalMaxPos)/wav - sc.LowFreqFactor) / (sc.HighFreqFactor - sc.LowFreqFactor)
-				f[i] = float32((1-smooth)*float64(v)/sc.Factor + smooth*float64(v))
-			}
-		}
-	}
-	return f
 }
 
 // ropeTables returns cos and sin ([rows][hd/2]) for positions 0..rows-1:

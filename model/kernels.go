@@ -247,42 +247,6 @@ func ropeTables(cos, sin, invFreq []float32, p0, rows int) {
 	}
 }
 
-// invFreqs returns RoPE's inverse frequencies with the config's scaling
-// (transformers modeling_rope_utils.py: default, linear, llama3).
-func invFreqs(c *Config) []float32 {
-	half := c.HeadDim / 2
-	f := make([]float32, half)
-	for i := range f {
-		exp := float32(2*i) / float32(c.HeadDim)
-		f[i] = float32(1 / math.Pow(c.RopeTheta, float64(exp)))
-	}
-	sc := c.RopeScaling
-	if sc == nil {
-		return f
-	}
-	switch sc.Type {
-	case "linear":
-		for i := range f {
-			f[i] /= float32(sc.Factor)
-		}
-	case "llama3":
-		lowWav := float64(sc.OriginalMaxPos) / sc.LowFreqFactor
-		highWav := float64(sc.OriginalMaxPos) / sc.HighFreqFactor
-		for i, v := range f {
-			wav := 2 * math.Pi / float64(v)
-			switch {
-			case wav > lowWav:
-				f[i] = v / float32(sc.Factor)
-			case wav < highWav:
-			default:
-				smooth := (float64(sc.OriginalMaxPos)/wav - sc.LowFreqFactor) / (sc.HighFreqFactor - sc.LowFreqFactor)
-				f[i] = float32((1-smooth)*float64(v)/sc.Factor + smooth*float64(v))
-			}
-		}
-	}
-	return f
-}
-
 // rope rotates one head vector in place, halves convention (rotate_half:
 // pairs are (i, i+half)), as Qwen2, LLaMA and LLaDA do.
 func rope(v, cos, sin []float32) {

@@ -56,7 +56,7 @@ func refForward(m *Model, toks []int32, allowed func(i, j int) bool) [][]float64
 		}
 		return out
 	}
-	inv := invFreqs(c)
+	inv := c.RopeInvFreqs()
 	rot := func(v []float64, pos int) {
 		half := hd / 2
 		for i := 0; i < half; i++ {

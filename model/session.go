@@ -123,7 +123,7 @@ func (m *Model) NewSession(opts engine.SessionOptions) (engine.Session, error) {
 	s.up = make([]float32, s.chunk*c.Intermediate)
 	s.cos = make([]float32, s.rowCap*half)
 	s.sin = make([]float32, s.rowCap*half)
-	s.invFreq = invFreqs(c)
+	s.invFreq = c.RopeInvFreqs()
 	s.scores = make([]float32, threads*s.chunk*total)
 	s.vnew = make([]float32, s.chunk*s.kvd)
 	s.hf = make([]float32, s.maxBlk*c.Hidden)
