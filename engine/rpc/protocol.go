@@ -77,6 +77,12 @@ type truncateParams struct {
 	N       int    `json:"n"`
 }
 
+// The session a call's params name (onSession).
+func (p sessionParams) session() uint64  { return p.Session }
+func (p prefillParams) session() uint64  { return p.Session }
+func (p denoiseParams) session() uint64  { return p.Session }
+func (p truncateParams) session() uint64 { return p.Session }
+
 type cancelParams struct {
 	ID jsonrpc2.ID `json:"id"`
 }

@@ -214,49 +214,21 @@ func (cs *connState) dispatch(ctx context.Context, req *jsonrpc2.Call) (any, err
 		}
 		return cs.newSession(p)
 	case methodTokens:
-		var p sessionParams
-		if err := decode(req, &p); err != nil {
-			return nil, err
-		}
-		ss, err := cs.lock(p.Session)
-		if err != nil {
-			return nil, err
-		}
-		defer ss.mu.Unlock()
-		return ss.s.Tokens(), nil
+		return onSession(cs, req, func(ss *serverSession, _ sessionParams) (any, error) {
+			return ss.s.Tokens(), nil
+		})
 	case methodPrefill:
-		var p prefillParams
-		if err := decode(req, &p); err != nil {
-			return nil, err
-		}
-		ss, err := cs.lock(p.Session)
-		if err != nil {
-			return nil, err
-		}
-		defer ss.mu.Unlock()
-		return ss.prefill(ctx, p)
+		return onSession(cs, req, func(ss *serverSession, p prefillParams) (any, error) {
+			return ss.prefill(ctx, p)
+		})
 	case methodDenoise:
-		var p denoiseParams
-		if err := decode(req, &p); err != nil {
-			return nil, err
-		}
-		ss, err := cs.lock(p.Session)
-		if err != nil {
-			return nil, err
-		}
-		defer ss.mu.Unlock()
-		return ss.denoise(ctx, p)
+		return onSession(cs, req, func(ss *serverSession, p denoiseParams) (any, error) {
+			return ss.denoise(ctx, p)
+		})
 	case methodTruncate:
-		var p truncateParams
-		if err := decode(req, &p); err != nil {
-			return nil, err
-		}
-		ss, err := cs.lock(p.Session)
-		if err != nil {
-			return nil, err
-		}
-		defer ss.mu.Unlock()
-		return nil, ss.s.Truncate(p.N)
+		return onSession(cs, req, func(ss *serverSession, p truncateParams) (any, error) {
+			return nil, ss.s.Truncate(p.N)
+		})
 	case methodInfill:
 		var p infillParams
 		if err := decode(req, &p); err != nil {
@@ -280,6 +252,21 @@ func (cs *connState) dispatch(ctx context.Context, req *jsonrpc2.Call) (any, err
 		return nil, ss.s.Close()
 	}
 	return nil, jsonrpc2.Errorf(jsonrpc2.MethodNotFound, "rpc: unknown method %q", req.Method())
+}
+
+// onSession decodes a call's params, which name a session, and runs fn
+// with that session locked.
+func onSession[P interface{ session() uint64 }](cs *connState, req *jsonrpc2.Call, fn func(*serverSession, P) (any, error)) (any, error) {
+	var p P
+	if err := decode(req, &p); err != nil {
+		return nil, err
+	}
+	ss, err := cs.lock(p.session())
+	if err != nil {
+		return nil, err
+	}
+	defer ss.mu.Unlock()
+	return fn(ss, p)
 }
 
 func (cs *connState) newSession(p newSessionParams) (newSessionResult, error) {
