@@ -59,6 +59,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	openFiles := fs.String("open-files", "", "corpus JSON lines (train/data/corpus/heldout.jsonl): the other files of each case's package directory there are open in the editor, and the context lookup searches them")
 	openMax := fs.Int("open-max", completion.LookupOpenDocs, "with --open-files: at most this many open files per case, the first by path")
 	body := fs.Bool("body", true, "editor pipeline: continue a completion that opens a block the suffix has no body for into its body, as the language server does")
+	ctxTokens := fs.Int("context-tokens", 0, "prefix+suffix budget in tokens, at most the model's window (0 = raw: the window; editor: the server's default)")
 	budget := fs.Duration("budget", 0, "decode time limit per case in the editor pipeline (0 = none, so results do not depend on the machine's load)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: unmask eval --cases FILE.jsonl [--cases ...] [--model DIR | --baseline empty|copyline|lookup] [--pipeline raw|editor] [--json]")
@@ -130,7 +131,20 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 		if *pipeline == "editor" {
 			name += " (editor pipeline)"
-			fill = editorFiller(completion.NewInfillFiller(m, tok), *maxTokens, maxTokensSet, *threshold, *endPrior, *lookup, *body, *leftmost, *budget)
+			es := completion.DefaultSettings()
+			if maxTokensSet {
+				es.MaxTokens = *maxTokens
+			}
+			if *ctxTokens > 0 {
+				es.ContextTokens = *ctxTokens
+			}
+			es.Threshold, es.TimeBudget = *threshold, *budget
+			es.EndPrior = *endPrior
+			if *endPrior == 0 {
+				es.EndPrior = -1 // off, not the decoder's default
+			}
+			es.NoLookup, es.NoBody, es.MostConfident = !*lookup, !*body, !*leftmost
+			fill = editorFiller(completion.NewInfillFiller(m, tok), es)
 			break
 		}
 		dec := infill.New(m, tok)
@@ -138,6 +152,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		s.MaxTokens, s.Threshold, s.EndPrior, s.LeftmostFallback = *maxTokens, *threshold, *endPrior, *leftmost
 		s.Lookup, s.DraftFloor = *lookup, *draftFloor
 		s.Schedule, s.PerStep = infill.Schedule(*schedule), *perStep
+		s.MaxContext = *ctxTokens
 		fill = func(ctx context.Context, c eval.Case) (eval.Outcome, error) {
 			start := time.Now()
 			res, err := dec.Infill(ctx, infill.Request{Prefix: c.Prefix, Suffix: c.Suffix, LookupOthers: c.Open, Settings: s})
@@ -227,18 +242,8 @@ func writeDetails(path string, rs []eval.Result) error {
 // document is the case's prefix and suffix, the cursor between them, and
 // the answer is what completion.Engine returns (window cut on syntax
 // boundaries, one line mid-line, post-processed).
-func editorFiller(f *completion.InfillFiller, maxTokens int, maxTokensSet bool, threshold, endPrior float64, lookup, body, leftmost bool, budget time.Duration) eval.Filler {
+func editorFiller(f *completion.InfillFiller, s completion.Settings) eval.Filler {
 	eng := &completion.Engine{Filler: f}
-	s := completion.DefaultSettings()
-	if maxTokensSet {
-		s.MaxTokens = maxTokens
-	}
-	s.Threshold, s.TimeBudget = threshold, budget
-	s.EndPrior = endPrior
-	if endPrior == 0 {
-		s.EndPrior = -1 // off, not the decoder's default
-	}
-	s.NoLookup, s.NoBody, s.MostConfident = !lookup, !body, !leftmost
 	ext := map[string]string{"go": ".go", "python": ".py"}
 	return func(ctx context.Context, c eval.Case) (eval.Outcome, error) {
 		text := c.Prefix + c.Suffix
