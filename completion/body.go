@@ -184,7 +184,7 @@ var match = map[byte]byte{'(': ')', '[': ']', '{': '}'}
 // figures cover both fills. Without a body (the model adds nothing, or the
 // time budget is spent) it returns text as it was. spent is the time the
 // request has taken so far, counted against the time budget.
-func (e *Engine) body(ctx context.Context, doc, lang string, snap snapshot, others []string, text, indent string, first FillResult, s Settings, spent time.Duration) (string, FillResult, error) {
+func (e *Engine) body(ctx context.Context, doc, lang string, snap snapshot, others []string, text, indent string, first FillResult, s Settings, spent time.Duration, alt bool) (string, FillResult, error) {
 	if s.TimeBudget > 0 {
 		if spent >= s.TimeBudget {
 			return text, first, nil
@@ -192,7 +192,9 @@ func (e *Engine) body(ctx context.Context, doc, lang string, snap snapshot, othe
 		s.TimeBudget -= spent
 	}
 	bw, braw, lead := bodyWindow(snap.w, snap.raw, text, indent, lang)
-	fill, err := e.Filler.Fill(ctx, fillRequest(doc, bw, braw, others, s))
+	fr := fillRequest(doc, bw, braw, others, s)
+	fr.Alternative = alt
+	fill, err := e.Filler.Fill(ctx, fr)
 	both := first
 	both.Forwards += fill.Forwards
 	both.Tokens += fill.Tokens

@@ -130,8 +130,8 @@ func (c *Cache) speculationIdle() bool { return c == nil || c.c.Speculator.Idle(
 
 // infill runs the decoder with the document's pooled session and a draft
 // to warm-start from (unless cold), and keeps a partial draft for the next
-// request.
-func (c *Cache) infill(ctx context.Context, f *InfillFiller, doc string, req infill.Request, cold bool) (infill.Result, error) {
+// request (when keep).
+func (c *Cache) infill(ctx context.Context, f *InfillFiller, doc string, req infill.Request, cold, keep bool) (infill.Result, error) {
 	if c == nil {
 		return f.Decoder.Infill(ctx, req)
 	}
@@ -155,7 +155,7 @@ func (c *Cache) infill(ctx context.Context, f *InfillFiller, doc string, req inf
 		}
 	}
 	res, err := f.Decoder.Infill(ctx, req)
-	if res.Draft != nil && (err != nil || res.Stop == infill.StopBudget) {
+	if keep && res.Draft != nil && (err != nil || res.Stop == infill.StopBudget) {
 		c.c.Drafts.Put(doc, req.Prefix, req.Suffix, res.Draft)
 	}
 	c.c.NoteForwards(res.Stats.Forwards, res.Stats.WarmSaved)

@@ -34,6 +34,11 @@ type FillRequest struct {
 	// (infill.Request.LookupOthers).
 	LookupOthers []string
 	Settings     Settings
+	// Alternative marks a fill for one of Result.More: decoded cold (no
+	// warm start from an interrupted decode's draft), and an interrupted
+	// one leaves no draft for the next request, which continues the first
+	// answer, not this one.
+	Alternative bool
 }
 
 // A FillResult is the model's middle and what it cost.
@@ -82,6 +87,18 @@ type Settings struct {
 	// opening a block the suffix has no body for (body.go) is not
 	// continued into the block's body.
 	NoBody bool
+	// Alternatives asks for up to this many different answers at the
+	// position (≤ 1: one). Result.More holds those after the first; they
+	// come from the model without the context lookup and from sampled
+	// decodes (see alternatives), each post-processed like the first,
+	// within what is left of TimeBudget. The language server asks for
+	// them when the user asks for ghost text (triggerKind Invoked: the
+	// editors' next/previous suggestion).
+	Alternatives int
+	// Temperature and Seed sample the decode (infill.Settings); 0 =
+	// greedy. Alternatives set them; a user's settings leave them 0.
+	Temperature float64
+	Seed        uint64
 }
 
 // DefaultSettings returns the settings used when the client sends none.
@@ -141,7 +158,10 @@ type Result struct {
 	Window   Window
 	Fill     FillResult // with Body, both fills' figures, and the first fill's Text
 	Body     bool       // Text holds a block's body from a second fill (body.go)
-	Elapsed  time.Duration
+	// More are other answers for the same Range (Settings.Alternatives),
+	// each different from Text and from one another, in the order found.
+	More    []string
+	Elapsed time.Duration
 }
 
 // singleLineTokens bounds a mid-line completion, which keeps one line.
@@ -204,19 +224,12 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 	others := openTexts(req.Doc, req.Open)
-	fill, err := e.Filler.Fill(ctx, fillRequest(req.Doc.URI, snap.w, snap.raw, others, req.Settings))
-	res.Fill = fill
+	text, err := e.answer(ctx, req, snap, others, req.Settings, false, start, &res)
 	if err != nil {
 		return res, fmt.Errorf("completion: %s: %w", req.Doc.URI, err)
 	}
-	text := Postprocess(snap.w, fill.Text)
-	if indent, ok := bodyAfter(snap.w, text); ok && text != "" && !req.Settings.NoBody && snap.w.Multiline() && fill.Stop != "budget" {
-		header := text
-		text, res.Fill, err = e.body(ctx, req.Doc.URI, req.Doc.LanguageID, snap, others, text, indent, fill, req.Settings, time.Since(start))
-		if err != nil {
-			return res, fmt.Errorf("completion: %s: %w", req.Doc.URI, err)
-		}
-		res.Body = text != header
+	if req.Settings.Alternatives > 1 {
+		res.More = e.alternatives(ctx, req, snap, others, text, start)
 	}
 	if text != "" {
 		res.Text = snap.selected + text
@@ -227,6 +240,81 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// answer fills the window with settings s and post-processes the middle
+// into the text to insert, asking once more for a block's body where the
+// answer opens one (body.go). It records the fill's figures in res (both
+// fills' with a body). start is when the request began: the body's fill
+// gets what is left of the time budget.
+func (e *Engine) answer(ctx context.Context, req Request, snap snapshot, others []string, s Settings, alt bool, start time.Time, res *Result) (string, error) {
+	fr := fillRequest(req.Doc.URI, snap.w, snap.raw, others, s)
+	fr.Alternative = alt
+	fill, err := e.Filler.Fill(ctx, fr)
+	res.Fill = fill
+	if err != nil {
+		return "", err
+	}
+	text := Postprocess(snap.w, fill.Text)
+	if indent, ok := bodyAfter(snap.w, text); ok && text != "" && !s.NoBody && snap.w.Multiline() && fill.Stop != "budget" {
+		header := text
+		text, res.Fill, err = e.body(ctx, req.Doc.URI, req.Doc.LanguageID, snap, others, text, indent, fill, s, time.Since(start), alt)
+		if err != nil {
+			return "", err
+		}
+		res.Body = text != header
+	}
+	return text, nil
+}
+
+// altTemperature and altTopP sample the alternatives after the first
+// (Settings.Alternatives).
+const (
+	altTemperature = 0.8
+	altTopP        = 0.95
+)
+
+// alternatives returns up to req.Settings.Alternatives-1 answers other
+// than first and each other: first the model's own answer without the
+// context lookup (the first answer usually starts from a line of the
+// context), then sampled decodes with the lookup, seeds 1, 2, ..., at
+// most twice as many attempts as answers wanted. They share what is left
+// of the time budget; an attempt that fails or runs out of it ends the
+// search with what was found, since the first answer stands on its own.
+func (e *Engine) alternatives(ctx context.Context, req Request, snap snapshot, others []string, first string, start time.Time) []string {
+	want := req.Settings.Alternatives - 1
+	seen := map[string]bool{strings.TrimSpace(first): true, "": true}
+	var more []string
+	for try := 0; try < 2*want && len(more) < want; try++ {
+		s := req.Settings
+		s.Alternatives, s.Speculate, s.ColdOnly = 0, false, true
+		if try == 0 {
+			s.NoLookup = true
+		} else {
+			s.Temperature, s.Seed = altTemperature, uint64(try)
+		}
+		at := time.Now()
+		if s.TimeBudget > 0 {
+			left := s.TimeBudget - at.Sub(start)
+			if left <= 0 {
+				break
+			}
+			s.TimeBudget = left
+		}
+		var r Result
+		text, err := e.answer(ctx, req, snap, others, s, true, at, &r)
+		if err != nil || ctx.Err() != nil {
+			break
+		}
+		if r.Fill.Stop == "budget" {
+			break // cut short: not an answer to offer
+		}
+		if k := strings.TrimSpace(text); !seen[k] {
+			seen[k] = true
+			more = append(more, snap.selected+text)
+		}
+	}
+	return more
 }
 
 // fillRequest asks for the middle of window w; the context lookup searches

@@ -42,6 +42,9 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 	if req.Settings.MostConfident {
 		s.LeftmostFallback = false
 	}
+	if req.Settings.Temperature > 0 {
+		s.Temperature, s.TopP, s.Seed = req.Settings.Temperature, altTopP, req.Settings.Seed
+	}
 	s.TimeBudget = req.Settings.TimeBudget
 	s.StopAtNewline = req.SingleLine
 	// The window was cut to an estimate of ContextTokens; the decoder
@@ -51,7 +54,7 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 	s.MaxContext = req.Settings.ContextTokens
 	ireq := infill.Request{Prefix: req.Prefix, Suffix: req.Suffix, Settings: s,
 		LookupPrefix: req.LookupPrefix, LookupSuffix: req.LookupSuffix, LookupOthers: req.LookupOthers}
-	res, err := f.Cache.infill(ctx, f, req.Document, ireq, req.Settings.ColdOnly)
+	res, err := f.Cache.infill(ctx, f, req.Document, ireq, req.Settings.ColdOnly || req.Alternative, !req.Alternative)
 	if err != nil {
 		return FillResult{}, err
 	}

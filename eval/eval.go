@@ -221,8 +221,9 @@ func Parses(lang, prefix, middle, want, suffix string) (bool, error) {
 // An Outcome is what a filler produced for one case.
 type Outcome struct {
 	Text      string
-	Forwards  int // model forward passes (0 for baselines)
-	Committed int // tokens committed
+	More      []string // other answers offered beside Text (completion.Result.More)
+	Forwards  int      // model forward passes (0 for baselines)
+	Committed int      // tokens committed
 	Elapsed   time.Duration
 }
 
@@ -240,6 +241,12 @@ type Summary struct {
 	TokensPerForward float64 `json:"tokens_per_forward"`
 	P50ms            float64 `json:"p50_ms"`
 	P95ms            float64 `json:"p95_ms"`
+	// With alternatives offered (some Outcome.More): the rates when the
+	// best of the offered answers counts, as a user cycling through them
+	// would pick it.
+	BestExactMatch     float64 `json:"best_exact_match,omitempty"`
+	BestEditSimilarity float64 `json:"best_edit_similarity,omitempty"`
+	Offered            float64 `json:"offered,omitempty"` // answers offered a case, on average
 }
 
 // A Result is one scored case.
@@ -249,6 +256,10 @@ type Result struct {
 	Exact   bool
 	EditSim float64
 	Parses  bool
+	// The best of Text and More: exact if any is, the highest edit
+	// similarity.
+	BestExact   bool
+	BestEditSim float64
 }
 
 // Score runs fill on every case and scores it.
@@ -263,8 +274,14 @@ func Score(ctx context.Context, cases []Case, fill Filler, progress func(done in
 		if err != nil {
 			return out, fmt.Errorf("eval: case %s: %w", c.ID, err)
 		}
-		out = append(out, Result{Case: c, Outcome: o, Exact: ExactMatch(o.Text, c.Middle),
-			EditSim: EditSimilarity(o.Text, c.Middle), Parses: ok})
+		r := Result{Case: c, Outcome: o, Exact: ExactMatch(o.Text, c.Middle),
+			EditSim: EditSimilarity(o.Text, c.Middle), Parses: ok}
+		r.BestExact, r.BestEditSim = r.Exact, r.EditSim
+		for _, m := range o.More {
+			r.BestExact = r.BestExact || ExactMatch(m, c.Middle)
+			r.BestEditSim = max(r.BestEditSim, EditSimilarity(m, c.Middle))
+		}
+		out = append(out, r)
 		if progress != nil {
 			progress(i + 1)
 		}
@@ -279,9 +296,20 @@ func Summarize(group string, rs []Result) Summary {
 	if len(rs) == 0 {
 		return s
 	}
-	var fw, cm int
+	var fw, cm, offered int
+	var bestExact, bestSim float64
+	alts := false
 	ms := make([]float64, 0, len(rs))
 	for _, r := range rs {
+		alts = alts || len(r.Outcome.More) > 0
+		if r.BestExact {
+			bestExact++
+		}
+		bestSim += r.BestEditSim
+		offered += len(r.Outcome.More)
+		if r.Outcome.Text != "" {
+			offered++
+		}
 		if r.Exact {
 			s.ExactMatch++
 		}
@@ -297,6 +325,9 @@ func Summarize(group string, rs []Result) Summary {
 	s.ExactMatch /= n
 	s.EditSimilarity /= n
 	s.ParseRate /= n
+	if alts {
+		s.BestExactMatch, s.BestEditSimilarity, s.Offered = bestExact/n, bestSim/n, float64(offered)/n
+	}
 	if fw > 0 {
 		s.TokensPerForward = float64(cm) / float64(fw)
 	}

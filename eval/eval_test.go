@@ -158,3 +158,32 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("Summarize = %+v, want 2 cases, exact 0.5, parse 1, tpf 1.5, editsim 0.5", s)
 	}
 }
+
+// With alternatives offered, the best of them counts in the best-of rates
+// and the first answer alone in the others.
+func TestSummarizeAlternatives(t *testing.T) {
+	cases := []Case{
+		{ID: "1", Language: "go", Prefix: "package p\nvar x = ", Middle: "12", Suffix: "\n"},
+		{ID: "2", Language: "go", Prefix: "package p\nvar y = ", Middle: "2", Suffix: "\n"},
+	}
+	fill := func(_ context.Context, c Case) (Outcome, error) {
+		if c.ID == "1" {
+			return Outcome{Text: "9", More: []string{"1", "12"}}, nil
+		}
+		return Outcome{Text: "2"}, nil
+	}
+	rs, err := Score(context.Background(), cases, fill, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rs[0].BestExact || rs[0].Exact || rs[0].BestEditSim != 1 || rs[0].EditSim != 0 {
+		t.Errorf("case 1: %+v, want exact only among the alternatives", rs[0])
+	}
+	s := Summarize("go", rs)
+	if s.ExactMatch != 0.5 || s.BestExactMatch != 1 || s.BestEditSimilarity != 1 || s.Offered != 2 {
+		t.Errorf("Summarize = %+v, want exact 0.5, best exact 1, best editsim 1, 2 offered a case", s)
+	}
+	if s := Summarize("go", rs[1:]); s.Offered != 0 || s.BestExactMatch != 0 {
+		t.Errorf("no alternatives: best-of fields %+v, want them unset", s)
+	}
+}

@@ -17,7 +17,7 @@ import (
 // returns an empty result (not an error) when there is no completion: the
 // language is off, the model isn't loaded, or the model wrote nothing
 // usable. A position outside the document is InvalidParams.
-func (s *Server) complete(ctx context.Context, key string, uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo) (completion.Result, error) {
+func (s *Server) complete(ctx context.Context, key string, uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo, alternatives bool) (completion.Result, error) {
 	// Identical requests share one computation. A follower whose leader
 	// was cancelled computes on its own.
 	for {
@@ -27,7 +27,7 @@ func (s *Server) complete(ctx context.Context, key string, uri protocol.Document
 			f = &flight{done: make(chan struct{})}
 			s.flights[key] = f
 			s.mu.Unlock()
-			f.res, f.err = s.completeOnce(ctx, uri, pos, sel)
+			f.res, f.err = s.completeOnce(ctx, uri, pos, sel, alternatives)
 			s.mu.Lock()
 			delete(s.flights, key)
 			s.mu.Unlock()
@@ -54,8 +54,10 @@ type flight struct {
 }
 
 // requestKey names what a completion request asks: the document at its
-// version, the position and the selected item.
-func (s *Server) requestKey(uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo) string {
+// version, the position, the selected item, and whether alternatives are
+// wanted (an explicit request must not get a typing request's single
+// answer).
+func (s *Server) requestKey(uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo, alternatives bool) string {
 	s.mu.Lock()
 	v := s.versions[uri]
 	s.mu.Unlock()
@@ -63,10 +65,13 @@ func (s *Server) requestKey(uri protocol.DocumentURI, pos protocol.Position, sel
 	if sel != nil {
 		key += fmt.Sprintf("\x00%d:%d-%d:%d\x00%s", sel.Range.Start.Line, sel.Range.Start.Character, sel.Range.End.Line, sel.Range.End.Character, sel.Text)
 	}
+	if alternatives {
+		key += "\x00alternatives"
+	}
 	return key
 }
 
-func (s *Server) completeOnce(ctx context.Context, uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo) (completion.Result, error) {
+func (s *Server) completeOnce(ctx context.Context, uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo, alternatives bool) (completion.Result, error) {
 	s.mu.Lock()
 	d := s.docs[uri]
 	cfg, enc, model := s.cfg, s.enc, s.model
@@ -87,6 +92,9 @@ func (s *Server) completeOnce(ctx context.Context, uri protocol.DocumentURI, pos
 		return completion.Result{}, nil
 	}
 	req := completion.Request{Doc: d, Position: position(pos), Encoding: enc, Settings: cfg.settings(), Open: open}
+	if alternatives {
+		req.Settings.Alternatives = cfg.Alternatives
+	}
 	if sel != nil {
 		req.Selected = &completion.Selected{
 			Range: completion.Range{Start: position(sel.Range.Start), End: position(sel.Range.End)},
@@ -106,9 +114,9 @@ func (s *Server) completeOnce(ctx context.Context, uri protocol.DocumentURI, pos
 		return completion.Result{}, nil
 	}
 	s.stats.completed(time.Since(start), res.Fill.Cached, res.Text == "")
-	s.logf("completion %s %d:%d: %d forwards, %d tokens, context %d (%d reused), prefill %v, denoise %v, stop %s, cached %v, body %v: %q in %v",
+	s.logf("completion %s %d:%d: %d forwards, %d tokens, context %d (%d reused), prefill %v, denoise %v, stop %s, cached %v, body %v: %q (+%d more) in %v",
 		uri, pos.Line, pos.Character, res.Fill.Forwards, res.Fill.Tokens, res.Fill.ContextTokens, res.Fill.Reused,
-		res.Fill.Prefill, res.Fill.Denoise, res.Fill.Stop, res.Fill.Cached, res.Body, res.Text, time.Since(start))
+		res.Fill.Prefill, res.Fill.Denoise, res.Fill.Stop, res.Fill.Cached, res.Body, res.Text, len(res.More), time.Since(start))
 	return res, nil
 }
 

@@ -14,9 +14,9 @@ func (s *Server) completion(ctx context.Context, reply jsonrpc2.Replier, req jso
 	if err := decode(req, &p); err != nil {
 		return reply(ctx, nil, err)
 	}
-	key := s.requestKey(p.TextDocument.URI, p.Position, nil)
+	key := s.requestKey(p.TextDocument.URI, p.Position, nil, false)
 	return s.async(ctx, reply, req, p.TextDocument.URI, key, func(ctx context.Context) (any, error) {
-		res, err := s.complete(ctx, key, p.TextDocument.URI, p.Position, nil)
+		res, err := s.complete(ctx, key, p.TextDocument.URI, p.Position, nil, false)
 		if err != nil {
 			return nil, err
 		}

@@ -27,6 +27,7 @@ type Config struct {
 	WarmStart     bool     `json:"warmStart"`     // start a decode from an interrupted one's draft (fewer forwards; the answer may differ from a cold decode's)
 	Lookup        bool     `json:"lookup"`        // start a fresh decode from a draft found in the context (infill.Settings.Lookup)
 	BlockBody     bool     `json:"blockBody"`     // continue a completion that opens a block the suffix lacks into its body (completion/body.go)
+	Alternatives  int      `json:"alternatives"`  // ghost text asked for explicitly (triggerKind Invoked): offer up to this many different completions
 }
 
 // DefaultConfig returns the configuration used when the client sends none.
@@ -43,6 +44,7 @@ func DefaultConfig() Config {
 		WarmStart:     true,
 		Lookup:        true,
 		BlockBody:     true,
+		Alternatives:  3,
 	}
 }
 
@@ -79,6 +81,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("lsp: configuration: contextTokens %d below 16", c.ContextTokens)
 	case c.DebounceMs < 0 || c.TimeBudgetMs < 0:
 		return fmt.Errorf("lsp: configuration: negative debounceMs or timeBudgetMs")
+	case c.Alternatives < 0 || c.Alternatives > 8:
+		return fmt.Errorf("lsp: configuration: alternatives %d outside 0..8", c.Alternatives)
 	case c.Threshold < 0 || c.Threshold > 1:
 		return fmt.Errorf("lsp: configuration: threshold %v outside 0..1", c.Threshold)
 	}
@@ -105,7 +109,8 @@ func (c Config) enabled(languageID string) bool {
 	return len(c.Languages) == 0 || slices.Contains(c.Languages, languageID)
 }
 
-// settings converts c to completion settings.
+// settings converts c to completion settings: one answer a request; the
+// inline completion handler asks for c.Alternatives when invoked.
 func (c Config) settings() completion.Settings {
 	return completion.Settings{
 		MaxTokens:     c.MaxTokens,

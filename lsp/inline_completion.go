@@ -13,16 +13,21 @@ func (s *Server) inlineCompletion(ctx context.Context, reply jsonrpc2.Replier, r
 	if err := decode(req, &p); err != nil {
 		return reply(ctx, nil, err)
 	}
-	key := s.requestKey(p.TextDocument.URI, p.Position, p.Context.SelectedCompletionInfo)
+	// Asked for explicitly (the editor's next/previous suggestion, or its
+	// trigger command), it offers alternatives to cycle through.
+	alt := p.Context.TriggerKind == InlineCompletionInvoked
+	key := s.requestKey(p.TextDocument.URI, p.Position, p.Context.SelectedCompletionInfo, alt)
 	return s.async(ctx, reply, req, p.TextDocument.URI, key, func(ctx context.Context) (any, error) {
-		res, err := s.complete(ctx, key, p.TextDocument.URI, p.Position, p.Context.SelectedCompletionInfo)
+		res, err := s.complete(ctx, key, p.TextDocument.URI, p.Position, p.Context.SelectedCompletionInfo, alt)
 		if err != nil {
 			return nil, err
 		}
 		list := InlineCompletionList{Items: []InlineCompletionItem{}}
-		if res.Text != "" {
-			r := protocolRange(res.Range)
-			list.Items = append(list.Items, InlineCompletionItem{InsertText: res.Text, Range: &r})
+		r := protocolRange(res.Range)
+		for _, text := range append([]string{res.Text}, res.More...) {
+			if text != "" {
+				list.Items = append(list.Items, InlineCompletionItem{InsertText: text, Range: &r})
+			}
 		}
 		return list, nil
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -35,6 +36,16 @@ func (f *fakeFiller) Fill(ctx context.Context, req completion.FillRequest) (comp
 		panic("fake filler panics")
 	case strings.HasSuffix(req.Prefix, "WAIT"):
 		time.Sleep(100 * time.Millisecond)
+	case strings.HasSuffix(req.Prefix, "ALT"):
+		// A different answer for each kind of alternative.
+		text := "first"
+		switch {
+		case req.Settings.Temperature > 0:
+			text = fmt.Sprintf("sampled%d", req.Settings.Seed)
+		case req.Settings.NoLookup:
+			text = "own"
+		}
+		return completion.FillResult{Text: text, Forwards: 1, Stop: "eos"}, nil
 	}
 	return completion.FillResult{Text: f.text, Forwards: 2, Tokens: 5, Stop: "eos"}, nil
 }
@@ -443,5 +454,42 @@ func TestLookupOpenDocuments(t *testing.T) {
 	h.call("textDocument/completion", pos("file:///x.go", 3, 1))
 	if got := h.fill.last.Load().LookupOthers; !slices.Equal(got, want[1:]) {
 		t.Errorf("after closing a.go: LookupOthers = %q, want %q", got, want[1:])
+	}
+}
+
+// Ghost text asked for explicitly (triggerKind Invoked) offers the
+// configured number of different answers; asked for while typing, one.
+func TestInlineAlternatives(t *testing.T) {
+	h := start(t, Options{})
+	h.initialize(`{}`)
+	uri := "file:///alt.go"
+	h.open(uri, "go", "package main\n\nfunc main() {\n\tALT\n}\n")
+	ask := func(kind int) []string {
+		t.Helper()
+		m := h.call("textDocument/inlineCompletion", map[string]any{
+			"textDocument": map[string]any{"uri": uri}, "position": map[string]any{"line": 3, "character": 4},
+			"context": map[string]any{"triggerKind": kind}})
+		var list InlineCompletionList
+		if err := json.Unmarshal(m.Result, &list); err != nil || m.Error != nil {
+			t.Fatalf("inlineCompletion = %s, %+v: %v", m.Result, m.Error, err)
+		}
+		var texts []string
+		for _, it := range list.Items {
+			if it.Range == nil || it.Range.Start.Line != 3 || it.Range.Start.Character != 4 {
+				t.Errorf("item %q: range %+v, want at 3:4", it.InsertText, it.Range)
+			}
+			texts = append(texts, it.InsertText)
+		}
+		return texts
+	}
+	if got, want := ask(2), []string{"first"}; !slices.Equal(got, want) {
+		t.Errorf("automatic: %q, want %q", got, want)
+	}
+	if got, want := ask(1), []string{"first", "own", "sampled1"}; !slices.Equal(got, want) {
+		t.Errorf("invoked: %q, want %q", got, want)
+	}
+	h.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"unmask": map[string]any{"alternatives": 1}}})
+	if got, want := ask(1), []string{"first"}; !slices.Equal(got, want) {
+		t.Errorf("invoked with alternatives 1: %q, want %q", got, want)
 	}
 }

@@ -59,6 +59,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	openFiles := fs.String("open-files", "", "corpus JSON lines (train/data/corpus/heldout.jsonl): the other files of each case's package directory there are open in the editor, and the context lookup searches them")
 	openMax := fs.Int("open-max", completion.LookupOpenDocs, "with --open-files: at most this many open files per case, the first by path")
 	body := fs.Bool("body", true, "editor pipeline: continue a completion that opens a block the suffix has no body for into its body, as the language server does")
+	alternatives := fs.Int("alternatives", 1, "editor pipeline: offer up to N different answers, as the server does when ghost text is asked for explicitly; prints the rates of the best of them beside the first's")
 	ctxTokens := fs.Int("context-tokens", 0, "prefix+suffix budget in tokens, at most the model's window (0 = raw: the window; editor: the server's default)")
 	budget := fs.Duration("budget", 0, "decode time limit per case in the editor pipeline (0 = none, so results do not depend on the machine's load)")
 	fs.Usage = func() {
@@ -144,6 +145,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 				es.EndPrior = -1 // off, not the decoder's default
 			}
 			es.NoLookup, es.NoBody, es.MostConfident = !*lookup, !*body, !*leftmost
+			es.Alternatives = *alternatives
 			fill = editorFiller(completion.NewInfillFiller(m, tok), es)
 			break
 		}
@@ -217,6 +219,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(w, "%-22s %6d %7.3f %8.3f %7.3f %6.2f %8.1f %8.1f\n", s.Group, s.Cases, s.ExactMatch, s.EditSimilarity,
 			s.ParseRate, s.TokensPerForward, s.P50ms, s.P95ms)
 	}
+	if overall.Offered > 0 {
+		fmt.Fprintf(w, "\nbest of the answers offered (as a user cycling through them would pick)\n%-22s %7s %8s %7s\n", "group", "exact", "editsim", "offered")
+		for _, s := range append(per, overall) {
+			fmt.Fprintf(w, "%-22s %7.3f %8.3f %7.2f\n", s.Group, s.BestExactMatch, s.BestEditSimilarity, s.Offered)
+		}
+	}
 	return nil
 }
 
@@ -229,7 +237,7 @@ func writeDetails(path string, rs []eval.Result) error {
 	enc := json.NewEncoder(f)
 	for _, r := range rs {
 		if err := enc.Encode(map[string]any{"id": r.Case.ID, "got": r.Outcome.Text, "want": r.Case.Middle,
-			"exact": r.Exact, "edit_similarity": r.EditSim, "parses": r.Parses, "forwards": r.Outcome.Forwards,
+			"more": r.Outcome.More, "exact": r.Exact, "edit_similarity": r.EditSim, "parses": r.Parses, "forwards": r.Outcome.Forwards,
 			"ms": float64(r.Outcome.Elapsed.Microseconds()) / 1000}); err != nil {
 			f.Close()
 			return err
@@ -264,7 +272,7 @@ func editorFiller(f *completion.InfillFiller, s completion.Settings) eval.Filler
 		if err != nil {
 			return eval.Outcome{}, err
 		}
-		return eval.Outcome{Text: res.Text, Forwards: res.Fill.Forwards, Committed: res.Fill.Tokens,
+		return eval.Outcome{Text: res.Text, More: res.More, Forwards: res.Fill.Forwards, Committed: res.Fill.Tokens,
 			Elapsed: time.Since(start)}, nil
 	}
 }

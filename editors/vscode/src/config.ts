@@ -21,6 +21,7 @@ export const serverKeys = [
   'warmStart',
   'lookup',
   'blockBody',
+  'alternatives',
   'speculate',
 ] as const;
 

@@ -1,0 +1,125 @@
+package completion
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// altFiller answers by what a fill asks: the lookup's answer, the model's
+// own without the lookup, or a sampled one per seed. It records the
+// requests.
+type altFiller struct {
+	mu       sync.Mutex
+	lookup   string
+	model    string            // with NoLookup
+	sampled  map[uint64]string // by seed, at a temperature
+	failSeed uint64            // this seed's fill fails (0: none)
+	delay    time.Duration     // every alternative's fill takes this long
+	reqs     []FillRequest
+}
+
+func (f *altFiller) Fill(ctx context.Context, req FillRequest) (FillResult, error) {
+	f.mu.Lock()
+	f.reqs = append(f.reqs, req)
+	f.mu.Unlock()
+	s := req.Settings
+	if req.Alternative && f.delay > 0 {
+		time.Sleep(f.delay)
+	}
+	switch {
+	case s.Temperature > 0 && s.Seed == f.failSeed:
+		return FillResult{}, errors.New("alternative failed")
+	case s.Temperature > 0:
+		return FillResult{Text: f.sampled[s.Seed], Forwards: 1, Stop: "eos"}, nil
+	case s.NoLookup:
+		return FillResult{Text: f.model, Forwards: 1, Stop: "eos"}, nil
+	}
+	return FillResult{Text: f.lookup, Forwards: 1, Stop: "eos"}, nil
+}
+
+func altRequest(t *testing.T, n int) Request {
+	t.Helper()
+	text := "package main\n\nfunc f(xs []int) {\n\tn := len(xs)\n\t\n}\n"
+	doc := NewDocument("file:///alt.go", "go", 1, text)
+	t.Cleanup(doc.Close)
+	s := DefaultSettings()
+	s.Alternatives = n
+	return Request{Doc: doc, Position: Position{Line: 4, Character: 1}, Encoding: UTF16, Settings: s}
+}
+
+func TestAlternatives(t *testing.T) {
+	tests := []struct {
+		name  string
+		n     int
+		f     *altFiller
+		text  string
+		more  []string
+		fills int // fills run in all
+	}{
+		{"one answer asks for no more",
+			1, &altFiller{lookup: "m := n", model: "x := 1"}, "m := n", nil, 1},
+		{"the model's own answer, then samples",
+			3, &altFiller{lookup: "m := n", model: "x := 1", sampled: map[uint64]string{1: "y := 2", 2: "z := 3"}},
+			"m := n", []string{"x := 1", "y := 2"}, 3},
+		{"duplicates and blanks are skipped, at most twice the answers wanted are tried",
+			3, &altFiller{lookup: "m := n", model: "m := n", sampled: map[uint64]string{1: "  \n", 2: "m := n ", 3: "y := 2"}},
+			"m := n", []string{"y := 2"}, 5},
+		{"answers are post-processed like the first",
+			2, &altFiller{lookup: "m := n", model: "x := 1\n}\nfunc g() {"}, "m := n", []string{"x := 1"}, 2},
+		{"a failed alternative ends the search, not the request",
+			4, &altFiller{lookup: "m := n", model: "x := 1", failSeed: 1, sampled: map[uint64]string{2: "y := 2"}},
+			"m := n", []string{"x := 1"}, 3},
+		{"a blank first answer still has alternatives",
+			2, &altFiller{lookup: "", model: "x := 1"}, "", []string{"x := 1"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := (&Engine{Filler: tt.f}).Complete(context.Background(), altRequest(t, tt.n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Text != tt.text || !slices.Equal(res.More, tt.more) {
+				t.Errorf("answers %q, more %q; want %q, %q", res.Text, res.More, tt.text, tt.more)
+			}
+			if len(tt.f.reqs) != tt.fills {
+				t.Errorf("%d fills, want %d", len(tt.f.reqs), tt.fills)
+			}
+			for i, r := range tt.f.reqs {
+				if i > 0 != r.Alternative {
+					t.Errorf("fill %d: Alternative %v", i, r.Alternative)
+				}
+				if r.Alternative && (!r.Settings.ColdOnly || r.Settings.Speculate || r.Settings.Alternatives != 0) {
+					t.Errorf("fill %d: alternative settings %+v: want cold, no speculation, no alternatives of its own", i, r.Settings)
+				}
+			}
+		})
+	}
+}
+
+// The alternatives share what is left of the first answer's time budget:
+// once it is spent no more are asked for.
+func TestAlternativesBudget(t *testing.T) {
+	f := &altFiller{lookup: "m := n", model: "x := 1", delay: 30 * time.Millisecond,
+		sampled: map[uint64]string{1: "y := 2", 2: "z := 3", 3: "w := 4"}}
+	req := altRequest(t, 4)
+	req.Settings.TimeBudget = 50 * time.Millisecond
+	res, err := (&Engine{Filler: f}).Complete(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.reqs) > 3 {
+		t.Errorf("%d fills within a 50 ms budget of 30 ms alternatives, want at most 3", len(f.reqs))
+	}
+	for i, r := range f.reqs[1:] {
+		if r.Settings.TimeBudget <= 0 || r.Settings.TimeBudget > 50*time.Millisecond {
+			t.Errorf("alternative %d: budget %v, want what is left of 50ms", i+1, r.Settings.TimeBudget)
+		}
+	}
+	if res.Text != "m := n" {
+		t.Errorf("first answer %q", res.Text)
+	}
+}
