@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -121,5 +122,44 @@ func TestAlternativesBudget(t *testing.T) {
 	}
 	if res.Text != "m := n" {
 		t.Errorf("first answer %q", res.Text)
+	}
+}
+
+// Asked for alternatives where typing through a shown completion answers
+// from the cache, the first answer is the cached rest and the others are
+// decoded for the window.
+func TestAlternativesAfterTypingThrough(t *testing.T) {
+	c, err := NewCache("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f := &altFiller{lookup: "Println(x)", model: "Printf(x)", sampled: map[uint64]string{1: "Print(x)"}}
+	e := &Engine{Filler: f, Cache: c}
+	doc := NewDocument("file:///alt.go", "go", 1, "package main\n\nfunc f(x int) {\n\tfmt.\n}\n")
+	defer doc.Close()
+	ask := func(char uint32, n int) Result {
+		t.Helper()
+		s := DefaultSettings()
+		s.Alternatives = n
+		res, err := e.Complete(context.Background(), Request{Doc: doc, Position: Position{3, char}, Encoding: UTF16, Settings: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	ask(5, 1)
+	if err := doc.Apply(2, []Change{{Range: &Range{Position{3, 5}, Position{3, 5}}, Text: "Pri"}}, UTF16); err != nil {
+		t.Fatal(err)
+	}
+	res := ask(8, 3)
+	if !res.Fill.Cached || res.Text != "ntln(x)" {
+		t.Fatalf("first answer %q (cached %v), want the cached rest", res.Text, res.Fill.Cached)
+	}
+	if !slices.Equal(res.More, []string{"Printf(x)", "Print(x)"}) {
+		t.Errorf("more %q, want the model's and the sampled answers", res.More)
+	}
+	if last := f.reqs[len(f.reqs)-1]; !last.Alternative || !strings.HasSuffix(last.Prefix, "\tfmt.Pri") {
+		t.Errorf("last fill: alternative %v, prefix %q; want an alternative's window ending at the cursor", last.Alternative, last.Prefix)
 	}
 }

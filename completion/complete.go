@@ -205,6 +205,12 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 			res.Fill = FillResult{Text: rest, Cached: true}
 			res.Text = snap.selected + rest
 			res.Window = snap.raw
+			if req.Settings.Alternatives > 1 {
+				// Asked for alternatives: they need the window.
+				if w, err := req.Doc.snapshot(req.Position, req.Encoding, req.Selected, budget, count, true); err == nil {
+					res.More = e.alternatives(ctx, req, w, openTexts(req.Doc, req.Open), rest, start)
+				}
+			}
 			res.Elapsed = time.Since(start)
 			return res, nil
 		}

@@ -263,6 +263,40 @@ if not wait(2000, function() return ghost() == vim.NIL end) then
 end
 say('editors-nvim: <C-]> dismissed the ghost text')
 
+-- <M-]> with nothing shown asks the server (triggerKind Invoked), which
+-- offers alternatives; <M-]> again shows the next one.
+local function shown()
+  local r = lua("local i, n = require('unmask.inline').shown(); return i and { i, n } or false")
+  return r ~= false and r or nil
+end
+-- (A typing request's answer, one candidate, may still land first; <M-]>
+-- on it asks the server too.)
+rpc('nvim_input', '<M-]>')
+local first = wait(10000, function()
+  local s = shown()
+  return s and s[2] >= 2 and s or nil
+end)
+if not first then
+  local s = shown()
+  fail(('<M-]> asked the server for alternatives and shows %s, want one of several candidates'):format(
+    s and ('%d of %d'):format(s[1], s[2]) or 'nothing'))
+end
+local g4 = ghost()
+rpc('nvim_input', '<M-]>')
+local second = wait(5000, function()
+  local s = shown()
+  return s and s[1] ~= first[1] and s or nil
+end)
+if not second or ghost() == vim.NIL or ghost().text == g4.text then
+  fail(('<M-]> did not show another candidate (first %d of %d: %q)'):format(first[1], first[2], g4.text))
+end
+say(('editors-nvim: <M-]> cycled from candidate %d of %d (%q) to %d (%q)'):format(
+  first[1], first[2], g4.text, second[1], ghost().text))
+rpc('nvim_input', '<C-]>')
+if not wait(2000, function() return ghost() == vim.NIL end) then
+  fail('<C-]> did not dismiss the ghost text after cycling')
+end
+
 -- :checkhealth unmask reports no errors.
 rpc('nvim_input', '<Esc>')
 local health = lua([[

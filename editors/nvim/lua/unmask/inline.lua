@@ -181,6 +181,9 @@ function M.request(trigger_kind, index)
   if not client then
     return
   end
+  if trigger_kind == 1 then
+    stop_timer() -- asked for: a typing request still waiting must not replace it
+  end
   cancel_inflight()
   local cur = api.nvim_win_get_cursor(0)
   local row, col = cur[1] - 1, cur[2]
@@ -319,6 +322,15 @@ end
 
 function M.accept_line()
   return accept_part(M.next_line)
+end
+
+-- shown returns which candidate is shown and how many the server offered
+-- (2, 3: the second of three), or nil when nothing is shown.
+function M.shown()
+  if not current or not current.extmark then
+    return nil
+  end
+  return current.index or 1, current.items and #current.items or 1
 end
 
 -- cycle shows the next (+1) or previous (-1) candidate; with none shown it
