@@ -181,6 +181,29 @@ for (const k of ['i', 'f', 'Space', 'n', 'Space']) {
 }
 times.sort((a, b) => a - b);
 console.log(`editors-vscode: keystroke -> ghost text, ms (sorted, n=${times.length}): ${times.map((t) => t.toFixed(0)).join(' ')}; median ${times[Math.floor((times.length - 1) / 2)].toFixed(0)}`);
+// Alt+] (Show Next Inline Suggestion) asks the server again, explicitly
+// (triggerKind Invoked), and the server offers alternatives to cycle to.
+{
+  let before = await ghost();
+  if (!before) {
+    await page.keyboard.press('Alt+BracketRight');
+    await page.waitForFunction(() => document.querySelector('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text'),
+      null, { timeout: 10000 }).catch(() => fail('Alt+] showed no ghost text'));
+    await page.waitForTimeout(300);
+    before = await ghost();
+  }
+  let after = before;
+  for (let i = 0; i < 3 && after === before; i++) {
+    await page.keyboard.press('Alt+BracketRight');
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && (after = await ghost()) === before) await page.waitForTimeout(50);
+  }
+  if (!after || after === before) {
+    await fail(`Alt+] did not show another suggestion (shows ${JSON.stringify(after)})`);
+  }
+  console.log(`editors-vscode: Alt+] cycled from ${JSON.stringify(before)} to ${JSON.stringify(after)}`);
+  await page.keyboard.press('Escape');
+}
 const bar = (await statusItem.textContent()).trim();
 console.log(`editors-vscode: status bar: ${JSON.stringify(bar)}`);
 if (!/unmask .+ · .+ · \d+ ms/.test(bar)) {
