@@ -274,7 +274,11 @@ func (e *Engine) answer(ctx context.Context, req Request, snap snapshot, others 
 }
 
 // altTemperature and altTopP sample the alternatives after the first
-// (Settings.Alternatives).
+// (Settings.Alternatives). On the 800 development cases (editor pipeline,
+// three answers asked for) the best answer offered scored edit similarity
+// 0.349, 0.347 and 0.349 at temperatures 0.5, 0.8 and 1.1, against 0.290
+// for the first answer alone; five answers asked for scored 0.356 at
+// p50 292 ms a case against 187 ms for three (beside a training run).
 const (
 	altTemperature = 0.8
 	altTopP        = 0.95
