@@ -37,6 +37,7 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 		return nil
 	})
 	body := fs.Bool("body", !def.NoBody, "when the completion ends by opening a block the code below has no body for, complete the body too, as the language server's blockBody does")
+	alternatives := fs.Int("alternatives", 1, "ask for up to N different completions, as the server does when ghost text is asked for explicitly; the others follow the first, each after a line \"--- alternative K\" (in --json: \"more\")")
 	budget := fs.Duration("budget", def.TimeBudget, "decode time limit, as the language server's timeBudgetMs (0 = none): when it runs out, the completion is what is committed")
 	usage := func() error {
 		fmt.Fprintln(stderr, "usage: unmask complete FILE:LINE:COL [--model DIR] [--max-tokens N] [--budget 500ms] [--open FILE ...] [--json]")
@@ -90,6 +91,7 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 
 	s := def
 	s.MaxTokens, s.ContextTokens, s.TimeBudget, s.NoBody = *maxTokens, *ctxTokens, *budget, !*body
+	s.Alternatives = *alternatives
 	// Characters are code points: UTF-32 positions.
 	p := completion.Position{Line: uint32(line - 1), Character: uint32(col - 1)}
 	res, err := (&completion.Engine{Filler: filler, Cache: filler.Cache}).Complete(context.Background(),
@@ -103,13 +105,21 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 			// nothing; say why on stderr.
 			fmt.Fprintf(stderr, "unmask complete: no completion at %s (the model wrote %q, stop %s)\n", pos[0], res.Fill.Text, res.Fill.Stop)
 		}
-		_, err := io.WriteString(stdout, res.Text)
-		return err
+		if _, err := io.WriteString(stdout, res.Text); err != nil {
+			return err
+		}
+		for i, m := range res.More {
+			if _, err := fmt.Fprintf(stdout, "\n--- alternative %d\n%s", i+2, m); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(map[string]any{
 		"text":      res.Text,
+		"more":      res.More,
 		"raw":       res.Fill.Text,
 		"body":      res.Body,
 		"line":      res.Range.Start.Line + 1,

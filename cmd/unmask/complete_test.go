@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,5 +129,47 @@ func TestCompleteOpenFiles(t *testing.T) {
 	}
 	if err := runComplete([]string{b + ":4:8", "--open", filepath.Join(dir, "missing.go")}, &out, &errOut); err == nil {
 		t.Error("complete --open of a missing file: no error")
+	}
+}
+
+// --alternatives prints the other answers after the first, and --json
+// lists them as "more": different from the first and from each other.
+func TestCompleteAlternatives(t *testing.T) {
+	if m, _, err := model.Open(""); err != nil {
+		t.Skip("no default model embedded")
+	} else {
+		m.Close()
+	}
+	var out, errOut bytes.Buffer
+	if err := runComplete([]string{"../../examples/hello/main.go:8:2", "--json", "--alternatives", "3", "--budget", "0"}, &out, &errOut); err != nil {
+		t.Fatalf("complete: %v\n%s", err, errOut.String())
+	}
+	var res struct {
+		Text string
+		More []string
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("complete --json printed %q: %v", out.String(), err)
+	}
+	if len(res.More) == 0 || len(res.More) > 2 {
+		t.Fatalf("more = %q, want one or two alternatives", res.More)
+	}
+	seen := map[string]bool{strings.TrimSpace(res.Text): true}
+	for _, m := range res.More {
+		if seen[strings.TrimSpace(m)] || strings.TrimSpace(m) == "" {
+			t.Errorf("alternative %q repeats an answer or is blank (first %q, more %q)", m, res.Text, res.More)
+		}
+		seen[strings.TrimSpace(m)] = true
+	}
+	out.Reset()
+	if err := runComplete([]string{"../../examples/hello/main.go:8:2", "--alternatives", "3", "--budget", "0"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	want := res.Text
+	for i, m := range res.More {
+		want += fmt.Sprintf("\n--- alternative %d\n%s", i+2, m)
+	}
+	if out.String() != want {
+		t.Errorf("complete --alternatives 3 printed %q, want %q", out.String(), want)
 	}
 }
