@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -65,46 +66,15 @@ func BenchmarkInlineCompletion(b *testing.B) {
 	// one-iteration run would otherwise ask at lines of code, mid-line).
 	line0 := strings.Count(src[:off], "\n")
 
-	b.Run("server/"+name, func(b *testing.B) {
-		line := line0
-		s := startServer(b, "--model", dir)
-		c := lsptest.New(s.stdout, s.stdin)
-		ctx := context.Background()
-		if m, err := c.Call(ctx, "initialize", map[string]any{"processId": nil, "capabilities": map[string]any{}}); err != nil || m.Error != nil {
-			b.Fatal(err, m.Error)
+	// Automatic is a keystroke's request; Invoked is an explicit one
+	// (Alt+\\ in VS Code), which also asks for the alternatives.
+	for _, trigger := range []int{2, 1} {
+		sub := "server/" + name
+		if trigger == 1 {
+			sub += "/invoked"
 		}
-		c.Notify("initialized", struct{}{})
-		uri := "file:///bench/server.go"
-		c.Notify("textDocument/didOpen", map[string]any{"textDocument": map[string]any{
-			"uri": uri, "languageId": "go", "version": 1, "text": src}})
-		ask := func(l int) time.Duration {
-			start := time.Now()
-			m, err := c.Call(ctx, "textDocument/inlineCompletion", map[string]any{"textDocument": map[string]any{"uri": uri},
-				"position": map[string]any{"line": l, "character": 1}, "context": map[string]any{"triggerKind": 2}})
-			if err != nil || m.Error != nil {
-				b.Fatal(err, m.Error)
-			}
-			return time.Since(start)
-		}
-		ask(line) // the model loads in the background: wait for it
-		var samples []time.Duration
-		v := 1
-		for b.Loop() {
-			v++
-			c.Notify("textDocument/didChange", map[string]any{
-				"textDocument": map[string]any{"uri": uri, "version": v},
-				"contentChanges": []any{map[string]any{"range": map[string]any{
-					"start": map[string]any{"line": line, "character": 1}, "end": map[string]any{"line": line, "character": 1}},
-					"text": fmt.Sprintf("n%d := %d\n\t", v, v)}}})
-			line++
-			samples = append(samples, ask(line))
-		}
-		p50, p95 := percentiles(samples)
-		b.ReportMetric(p50, "p50-ms")
-		b.ReportMetric(p95, "p95-ms")
-		c.Call(ctx, "shutdown", nil)
-		c.Notify("exit", nil)
-	})
+		b.Run(sub, func(b *testing.B) { benchServer(b, dir, src, line0, trigger) })
+	}
 	for _, lookup := range []bool{true, false} {
 		sub := "in-process/" + name
 		if !lookup {
@@ -112,6 +82,58 @@ func BenchmarkInlineCompletion(b *testing.B) {
 		}
 		b.Run(sub, func(b *testing.B) { benchInProcess(b, dir, src, line0, lookup) })
 	}
+}
+
+// benchServer types through the built server and times its answers to
+// inline completion requests of the given trigger kind.
+func benchServer(b *testing.B, dir, src string, line0, trigger int) {
+	line := line0
+	s := startServer(b, "--model", dir)
+	c := lsptest.New(s.stdout, s.stdin)
+	ctx := context.Background()
+	if m, err := c.Call(ctx, "initialize", map[string]any{"processId": nil, "capabilities": map[string]any{}}); err != nil || m.Error != nil {
+		b.Fatal(err, m.Error)
+	}
+	c.Notify("initialized", struct{}{})
+	uri := "file:///bench/server.go"
+	c.Notify("textDocument/didOpen", map[string]any{"textDocument": map[string]any{
+		"uri": uri, "languageId": "go", "version": 1, "text": src}})
+	items := 0 // suggestions offered, over all timed requests
+	ask := func(l int) time.Duration {
+		start := time.Now()
+		m, err := c.Call(ctx, "textDocument/inlineCompletion", map[string]any{"textDocument": map[string]any{"uri": uri},
+			"position": map[string]any{"line": l, "character": 1}, "context": map[string]any{"triggerKind": trigger}})
+		if err != nil || m.Error != nil {
+			b.Fatal(err, m.Error)
+		}
+		d := time.Since(start)
+		var list struct{ Items []json.RawMessage }
+		if err := json.Unmarshal(m.Result, &list); err != nil {
+			b.Fatal(err)
+		}
+		items += len(list.Items)
+		return d
+	}
+	ask(line) // the model loads in the background: wait for it
+	items = 0
+	var samples []time.Duration
+	v := 1
+	for b.Loop() {
+		v++
+		c.Notify("textDocument/didChange", map[string]any{
+			"textDocument": map[string]any{"uri": uri, "version": v},
+			"contentChanges": []any{map[string]any{"range": map[string]any{
+				"start": map[string]any{"line": line, "character": 1}, "end": map[string]any{"line": line, "character": 1}},
+				"text": fmt.Sprintf("n%d := %d\n\t", v, v)}}})
+		line++
+		samples = append(samples, ask(line))
+	}
+	p50, p95 := percentiles(samples)
+	b.ReportMetric(p50, "p50-ms")
+	b.ReportMetric(p95, "p95-ms")
+	b.ReportMetric(float64(items)/float64(len(samples)), "items/op")
+	c.Call(ctx, "shutdown", nil)
+	c.Notify("exit", nil)
 }
 
 // benchInProcess is BenchmarkInlineCompletion's in-process reference.
