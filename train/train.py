@@ -18,6 +18,7 @@ loss is taken on every block position.
   python train/train.py --run train/runs/NAME --steps 4000 ...   (see train/README.md)
   python train/train.py --run train/runs/NAME --resume
   python train/train.py --run train/runs/NEW --init-from train/runs/OLD/ckpt.pt ...   continue a finished run
+  python train/train.py --run train/runs/NEW --init-from model/defaultmodel ...     continue the embedded model
   python train/train.py --task copy ...   synthetic check of the mask and shift
   python train/train.py --device cuda --workers 12 --compile ...   on a GPU (train/gpu/)
 
@@ -40,11 +41,28 @@ from fim import EOS, MASK, PAD, Sampler, load_corpus  # noqa: E402
 from model import Config, Qwen2, build_mask, count_params  # noqa: E402
 
 
+def load_init(path):
+    """The weights --init-from names, in fp32, with the step and tokens seen
+    of the run that made them: a run's ckpt.pt, or a folder that
+    train/export.py wrote (its weights as stored there, BF16 for the
+    embedded model: exact in fp32, but rounded from the run's own)."""
+    if not os.path.isdir(path):
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+        return ck["model"], ck["step"], ck["tokens_seen"]
+    from safetensors.torch import load_file
+    conf = json.load(open(os.path.join(path, "config.json")))
+    if conf.get("unmask_attention") != "context-causal" or not conf.get("unmask_logit_shift"):
+        raise SystemExit(f"train: {path} is not one of our exported models (unmask_attention {conf.get('unmask_attention')!r})")
+    weights = {k: v.float() for k, v in load_file(os.path.join(path, "model.safetensors")).items()}
+    run = conf.get("unmask_train", {})
+    return weights, run.get("step", 0), run.get("tokens_seen", 0)
+
+
 def get_args(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--init-from", default="", help="start a new run (fresh optimizer and schedule) from another run's ckpt.pt weights; the model shape must match")
+    ap.add_argument("--init-from", default="", help="start a new run (fresh optimizer and schedule) from another run's ckpt.pt weights, or from an exported model folder (config.json + model.safetensors, e.g. model/defaultmodel); the model shape must match")
     ap.add_argument("--task", default="fim", choices=["fim", "copy"])
     ap.add_argument("--train", default="train/data/corpus/train.jsonl", help="a .jsonl file, or a shards folder from `unmask data build` (its train split; DIR:SPLIT names another)")
     ap.add_argument("--heldout", default="train/data/corpus/heldout.jsonl", help="a .jsonl file, or a shards folder (its heldout split; DIR:SPLIT names another)")
@@ -307,9 +325,9 @@ def main(argv=None):
         opt.load_state_dict(ck["opt"])
         step, tokens_seen, wall_before = ck["step"], ck["tokens_seen"], ck["wall"]
     elif a.init_from:
-        init = torch.load(a.init_from, map_location="cpu", weights_only=False)
-        model.load_state_dict(init["model"])  # raises on a shape mismatch
-        print(f"initialized from {a.init_from} (step {init['step']}, {init['tokens_seen']/1e6:.2f}M tokens seen)",
+        weights, step0, seen0 = load_init(a.init_from)
+        model.load_state_dict(weights)  # raises on a shape mismatch
+        print(f"initialized from {a.init_from} (step {step0}, {seen0/1e6:.2f}M tokens seen)",
               file=sys.stderr, flush=True)
     # The weights' moving average, in fp32 on the CPU, from the weights the
     # run starts with.
