@@ -67,6 +67,7 @@ type Settings struct {
 	Threshold     float64 // confidence threshold; 0 = the decoder's default
 	EndPrior      float64 // infill.Settings.EndPrior; 0 = the decoder's default, < 0 = off
 	NoLookup      bool    // no context-lookup drafts (infill.Settings.Lookup off)
+	NoFiles       bool    // the context lookup searches no files on disk (Engine.Neighbors)
 	// MostConfident makes a threshold step with nothing at the threshold
 	// commit the most confident position, not the leftmost open one
 	// (infill.Settings.LeftmostFallback off); for measuring.
@@ -110,6 +111,10 @@ func DefaultSettings() Settings {
 type Engine struct {
 	Filler Filler
 	Cache  *Cache // optional: typing through finished completions (see cache.go)
+	// Neighbors, when set, lets the context lookup also search the files
+	// beside the document on disk (neighbors.go), after the open ones,
+	// unless Settings.NoFiles.
+	Neighbors *Neighbors
 }
 
 // Forget drops what the engine holds for a closed document.
@@ -208,7 +213,7 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 			if req.Settings.Alternatives > 1 {
 				// Asked for alternatives: they need the window.
 				if w, err := req.Doc.snapshot(req.Position, req.Encoding, req.Selected, budget, count, true); err == nil {
-					res.More = e.alternatives(ctx, req, w, openTexts(req.Doc, req.Open), rest, start)
+					res.More = e.alternatives(ctx, req, w, e.lookupTexts(req), rest, start)
 				}
 			}
 			res.Elapsed = time.Since(start)
@@ -229,7 +234,7 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 		case <-t.C:
 		}
 	}
-	others := openTexts(req.Doc, req.Open)
+	others := e.lookupTexts(req)
 	text, err := e.answer(ctx, req, snap, others, req.Settings, false, start, &res)
 	if err != nil {
 		return res, fmt.Errorf("completion: %s: %w", req.Doc.URI, err)
@@ -352,6 +357,29 @@ const (
 	LookupOpenDocs  = 8
 	lookupOpenBytes = 64 << 10
 )
+
+// lookupTexts returns the texts besides the document's own that the
+// context lookup of req searches: the open documents of its language,
+// then, up to LookupOpenDocs in all, the files beside it on disk that
+// are not open (Engine.Neighbors).
+func (e *Engine) lookupTexts(req Request) []string {
+	out := openTexts(req.Doc, req.Open)
+	if e.Neighbors == nil || req.Settings.NoFiles || len(out) >= LookupOpenDocs {
+		return out
+	}
+	open := func(path string) bool {
+		for _, o := range req.Open {
+			if o == nil {
+				continue
+			}
+			if p, ok := filePath(o.URI); ok && p == path {
+				return true
+			}
+		}
+		return false
+	}
+	return append(out, e.Neighbors.Texts(req.Doc.URI, open, LookupOpenDocs-len(out))...)
+}
 
 // openTexts returns the texts of open that the context lookup of a request
 // in doc searches.

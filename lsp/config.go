@@ -26,6 +26,7 @@ type Config struct {
 	Speculate     bool     `json:"speculate"`     // compute the completion after an accepted one in the background
 	WarmStart     bool     `json:"warmStart"`     // start a decode from an interrupted one's draft (fewer forwards; the answer may differ from a cold decode's)
 	Lookup        bool     `json:"lookup"`        // start a fresh decode from a draft found in the context (infill.Settings.Lookup)
+	LookupFiles   bool     `json:"lookupFiles"`   // the lookup also searches the files beside the document on disk (completion.Neighbors)
 	BlockBody     bool     `json:"blockBody"`     // continue a completion that opens a block the suffix lacks into its body (completion/body.go)
 	Alternatives  int      `json:"alternatives"`  // ghost text asked for explicitly (triggerKind Invoked): offer up to this many different completions
 }
@@ -43,6 +44,7 @@ func DefaultConfig() Config {
 		Speculate:     true,
 		WarmStart:     true,
 		Lookup:        true,
+		LookupFiles:   true,
 		BlockBody:     true,
 		Alternatives:  3,
 	}
@@ -121,6 +123,7 @@ func (c Config) settings() completion.Settings {
 		Speculate:     c.Speculate,
 		ColdOnly:      !c.WarmStart,
 		NoLookup:      !c.Lookup,
+		NoFiles:       !c.LookupFiles,
 		NoBody:        !c.BlockBody,
 		Debounce:      time.Duration(c.DebounceMs) * time.Millisecond,
 	}

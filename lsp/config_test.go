@@ -56,6 +56,21 @@ func TestConfigLookup(t *testing.T) {
 	}
 }
 
+// lookupFiles defaults on; turned off, it reaches completion as NoFiles.
+func TestConfigLookupFiles(t *testing.T) {
+	c := DefaultConfig()
+	if !c.LookupFiles || c.settings().NoFiles {
+		t.Fatalf("default: LookupFiles %v, NoFiles %v; want on", c.LookupFiles, c.settings().NoFiles)
+	}
+	next, err := c.merge(map[string]any{"unmask": map[string]any{"lookupFiles": false}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.LookupFiles || !next.settings().NoFiles || !next.Lookup {
+		t.Errorf("lookupFiles false: LookupFiles %v, NoFiles %v, Lookup %v", next.LookupFiles, next.settings().NoFiles, next.Lookup)
+	}
+}
+
 // blockBody defaults on; turned off, it reaches completion as NoBody.
 func TestConfigBlockBody(t *testing.T) {
 	c := DefaultConfig()

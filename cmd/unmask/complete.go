@@ -36,6 +36,7 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 		openFiles = append(openFiles, s)
 		return nil
 	})
+	files := fs.Bool("files", !def.NoFiles, "the context lookup also searches the files beside FILE on disk (its folder, its extension, newest first), as the language server's lookupFiles does")
 	body := fs.Bool("body", !def.NoBody, "when the completion ends by opening a block the code below has no body for, complete the body too, as the language server's blockBody does")
 	alternatives := fs.Int("alternatives", 1, "ask for up to N different completions, as the server does when ghost text is asked for explicitly; the others follow the first, each after a line \"--- alternative K\" (in --json: \"more\")")
 	budget := fs.Duration("budget", def.TimeBudget, "decode time limit, as the language server's timeBudgetMs (0 = none): when it runs out, the completion is what is committed")
@@ -90,11 +91,11 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 	loaded := time.Since(start)
 
 	s := def
-	s.MaxTokens, s.ContextTokens, s.TimeBudget, s.NoBody = *maxTokens, *ctxTokens, *budget, !*body
+	s.MaxTokens, s.ContextTokens, s.TimeBudget, s.NoBody, s.NoFiles = *maxTokens, *ctxTokens, *budget, !*body, !*files
 	s.Alternatives = *alternatives
 	// Characters are code points: UTF-32 positions.
 	p := completion.Position{Line: uint32(line - 1), Character: uint32(col - 1)}
-	res, err := (&completion.Engine{Filler: filler, Cache: filler.Cache}).Complete(context.Background(),
+	res, err := (&completion.Engine{Filler: filler, Cache: filler.Cache, Neighbors: &completion.Neighbors{}}).Complete(context.Background(),
 		completion.Request{Doc: doc, Position: p, Encoding: completion.UTF32, Settings: s, Open: open})
 	if err != nil {
 		return err

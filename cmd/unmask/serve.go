@@ -88,7 +88,7 @@ func loadEngine(ctx context.Context, cfg lsp.Config, progress func(uint32, strin
 		f.Decoder, f.Backend = infill.New(b, f.Tokenizer()), b
 	}
 	progress(100, "ready")
-	return &completion.Engine{Filler: f, Cache: f.Cache}, nil
+	return &completion.Engine{Filler: f, Cache: f.Cache, Neighbors: &completion.Neighbors{}}, nil
 }
 
 // openFiller opens a checkpoint folder ("" = the embedded default) as a

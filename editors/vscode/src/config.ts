@@ -20,6 +20,7 @@ export const serverKeys = [
   'timeBudgetMs',
   'warmStart',
   'lookup',
+  'lookupFiles',
   'blockBody',
   'alternatives',
   'speculate',
