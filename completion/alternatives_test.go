@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/unmask/unmask/infill"
 )
 
 // altFiller answers by what a fill asks: the lookup's answer, the model's
@@ -17,6 +19,7 @@ type altFiller struct {
 	mu       sync.Mutex
 	lookup   string
 	model    string            // with NoLookup
+	ranked   []string          // drafted from the context's LookupRank-th continuation (1: ranked[0]); none past them
 	sampled  map[uint64]string // by seed, at a temperature
 	failSeed uint64            // this seed's fill fails (0: none)
 	delay    time.Duration     // every alternative's fill takes this long
@@ -32,6 +35,10 @@ func (f *altFiller) Fill(ctx context.Context, req FillRequest) (FillResult, erro
 		time.Sleep(f.delay)
 	}
 	switch {
+	case s.LookupRank > len(f.ranked):
+		return FillResult{Stop: infill.StopNoDraft}, nil
+	case s.LookupRank > 0:
+		return FillResult{Text: f.ranked[s.LookupRank-1], Forwards: 1, Stop: "eos"}, nil
 	case s.Temperature > 0 && s.Seed == f.failSeed:
 		return FillResult{}, errors.New("alternative failed")
 	case s.Temperature > 0:
@@ -63,17 +70,20 @@ func TestAlternatives(t *testing.T) {
 	}{
 		{"one answer asks for no more",
 			1, &altFiller{lookup: "m := n", model: "x := 1"}, "m := n", nil, 1},
-		{"the model's own answer, then samples",
+		{"the model's own answer, then samples (the context offers no other continuation: one fill that costs nothing)",
 			3, &altFiller{lookup: "m := n", model: "x := 1", sampled: map[uint64]string{1: "y := 2", 2: "z := 3"}},
-			"m := n", []string{"x := 1", "y := 2"}, 3},
+			"m := n", []string{"x := 1", "y := 2"}, 4},
+		{"the model's own answer, then the context's other continuations, then samples",
+			5, &altFiller{lookup: "m := n", model: "x := 1", ranked: []string{"a := 1", "m := n"}, sampled: map[uint64]string{1: "y := 2", 2: "z := 3"}},
+			"m := n", []string{"x := 1", "a := 1", "y := 2", "z := 3"}, 7},
 		{"duplicates and blanks are skipped, at most twice the answers wanted are tried",
 			3, &altFiller{lookup: "m := n", model: "m := n", sampled: map[uint64]string{1: "  \n", 2: "m := n ", 3: "y := 2"}},
-			"m := n", []string{"y := 2"}, 5},
+			"m := n", []string{"y := 2"}, 6},
 		{"answers are post-processed like the first",
 			2, &altFiller{lookup: "m := n", model: "x := 1\n}\nfunc g() {"}, "m := n", []string{"x := 1"}, 2},
 		{"a failed alternative ends the search, not the request",
 			4, &altFiller{lookup: "m := n", model: "x := 1", failSeed: 1, sampled: map[uint64]string{2: "y := 2"}},
-			"m := n", []string{"x := 1"}, 3},
+			"m := n", []string{"x := 1"}, 4},
 		{"a blank first answer still has alternatives",
 			2, &altFiller{lookup: "", model: "x := 1"}, "", []string{"x := 1"}, 2},
 	}

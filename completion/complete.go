@@ -14,6 +14,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/unmask/unmask/infill"
 )
 
 // A FillRequest is what completion asks of the model: fill between Prefix
@@ -67,6 +69,7 @@ type Settings struct {
 	Threshold     float64 // confidence threshold; 0 = the decoder's default
 	EndPrior      float64 // infill.Settings.EndPrior; 0 = the decoder's default, < 0 = off
 	NoLookup      bool    // no context-lookup drafts (infill.Settings.Lookup off)
+	LookupRank    int     // draft from the context's LookupRank-th other continuation (infill.Settings.LookupRank)
 	NoFiles       bool    // the context lookup searches no files on disk (Engine.Neighbors)
 	// MostConfident makes a threshold step with nothing at the threshold
 	// commit the most confident position, not the leftmost open one
@@ -284,6 +287,11 @@ func (e *Engine) answer(ctx context.Context, req Request, snap snapshot, others 
 // 0.349, 0.347 and 0.349 at temperatures 0.5, 0.8 and 1.1, against 0.290
 // for the first answer alone; five answers asked for scored 0.356 at
 // p50 292 ms a case against 187 ms for three (beside a training run).
+// Offering the context's other continuations before the samples (the
+// order of alternatives) lifted three answers' best from 0.347 to 0.368
+// (paired +0.021 ± 0.003; exact 0.064 → 0.065) at p50 192 ms a case
+// against 222 ms in the same session: a verified draft costs a pass or
+// two where a sample costs several.
 const (
 	altTemperature = 0.8
 	altTopP        = 0.95
@@ -292,21 +300,33 @@ const (
 // alternatives returns up to req.Settings.Alternatives-1 answers other
 // than first and each other: first the model's own answer without the
 // context lookup (the first answer usually starts from a line of the
-// context), then sampled decodes with the lookup, seeds 1, 2, ..., at
-// most twice as many attempts as answers wanted. They share what is left
-// of the time budget; an attempt that fails or runs out of it ends the
+// context), then those drafted from the context's other continuations
+// (Settings.LookupRank 1, 2, ... while it offers them), then sampled
+// decodes with the lookup, seeds 1, 2, ..., at most twice as many
+// attempts as answers wanted (a continuation the context does not offer
+// costs no forward pass and is not counted). They share what is left of
+// the time budget; an attempt that fails or runs out of it ends the
 // search with what was found, since the first answer stands on its own.
 func (e *Engine) alternatives(ctx context.Context, req Request, snap snapshot, others []string, first string, start time.Time) []string {
 	want := req.Settings.Alternatives - 1
 	seen := map[string]bool{strings.TrimSpace(first): true, "": true}
 	var more []string
-	for try := 0; try < 2*want && len(more) < want; try++ {
+	own, rank, seed := false, 1, 0
+	if req.Settings.NoLookup {
+		rank = 0
+	}
+	for tries := 0; tries < 2*want && len(more) < want; {
 		s := req.Settings
 		s.Alternatives, s.Speculate, s.ColdOnly = 0, false, true
-		if try == 0 {
-			s.NoLookup = true
-		} else {
-			s.Temperature, s.Seed = altTemperature, uint64(try)
+		switch {
+		case !own:
+			s.NoLookup, own = true, true
+		case rank > 0:
+			s.LookupRank = rank
+			rank++
+		default:
+			seed++
+			s.Temperature, s.Seed = altTemperature, uint64(seed)
 		}
 		at := time.Now()
 		if s.TimeBudget > 0 {
@@ -321,6 +341,11 @@ func (e *Engine) alternatives(ctx context.Context, req Request, snap snapshot, o
 		if err != nil || ctx.Err() != nil {
 			break
 		}
+		if r.Fill.Stop == infill.StopNoDraft {
+			rank = 0 // the context offers no more continuations
+			continue
+		}
+		tries++
 		if r.Fill.Stop == "budget" {
 			break // cut short: not an answer to offer
 		}

@@ -39,6 +39,7 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 	if req.Settings.NoLookup {
 		s.Lookup = false
 	}
+	s.LookupRank = req.Settings.LookupRank
 	if req.Settings.MostConfident {
 		s.LeftmostFallback = false
 	}

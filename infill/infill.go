@@ -166,6 +166,12 @@ type Settings struct {
 	// (see lookup.go): the rest of the line after the longest earlier
 	// occurrence of the prefix's tail, then an end token.
 	Lookup bool
+	// LookupRank drafts, with Lookup, from the context's LookupRank-th
+	// other continuation (LookupTexts; 0: the best). A request whose
+	// context offers fewer ends at once with no text and StopNoDraft:
+	// this is how completion's alternatives ask for the context's other
+	// continuations.
+	LookupRank int
 	// DraftFloor is the probability a warm start's verifying pass must
 	// give a draft token, the Request's Draft or the lookup's, to keep it
 	// (0 = ReviseBelow when that is set, else Threshold).
@@ -292,7 +298,8 @@ const (
 	StopEOS       = "eos"
 	StopMaxTokens = "max_tokens"
 	StopBudget    = "budget"
-	StopLine      = "line" // Settings.StopAtNewline: the first line is complete
+	StopLine      = "line"     // Settings.StopAtNewline: the first line is complete
+	StopNoDraft   = "no_draft" // Settings.LookupRank: the context offers no such continuation
 )
 
 // Infill fills the middle between req.Prefix and req.Suffix. A cancelled ctx
@@ -323,7 +330,11 @@ func (d *Decoder) Infill(ctx context.Context, req Request) (Result, error) {
 	}
 	r := newRun(d, info, s, req)
 	if req.Draft == nil && s.Lookup {
-		if dr := r.lookupDraft(); dr != nil {
+		dr := r.lookupDraft()
+		if dr == nil && s.LookupRank > 0 {
+			return Result{Stop: StopNoDraft}, nil
+		}
+		if dr != nil {
 			r.req.Draft = dr
 			r.stats.Lookup = len(dr.Tokens)
 		}

@@ -1,6 +1,9 @@
 package infill
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Context lookup: code repeats itself, and a line being written often
 // continues the way an earlier line with the same ending did
@@ -44,8 +47,19 @@ const (
 // are more texts to search (other open files of the project), after the
 // suffix at equal key length: the longest key found anywhere wins.
 func LookupText(prefix, suffix string, others ...string) string {
-	if len(prefix) < lookupMinKey {
-		return ""
+	if c := LookupTexts(prefix, suffix, 1, others...); len(c) > 0 {
+		return c[0]
+	}
+	return ""
+}
+
+// LookupTexts returns up to n different continuations the context offers
+// after the prefix's tail, best first: LookupText's, then those after
+// the same key in the texts that rank below it, then those after ever
+// shorter keys (Settings.LookupRank drafts from them).
+func LookupTexts(prefix, suffix string, n int, others ...string) []string {
+	if len(prefix) < lookupMinKey || n <= 0 {
+		return nil
 	}
 	// The haystacks in the order they win at equal key length. The
 	// prefix is searched without its last byte, so that its own tail is
@@ -61,14 +75,14 @@ func LookupText(prefix, suffix string, others ...string) string {
 	// the longest key whose occurrence is followed by more than a line
 	// break wins.
 	var at [lookupMaxKey - lookupMinKey + 1][]int
-	n := 0
+	keys := 0
 	for l := lookupMinKey; l <= lookupMaxKey && l <= len(prefix); l++ {
 		key := prefix[len(prefix)-l:]
 		found := make([]int, len(hay))
 		hit := false
 		for h, text := range hay {
 			found[h] = -1
-			if n > 0 && at[n-1][h] < 0 {
+			if keys > 0 && at[keys-1][h] < 0 {
 				continue
 			}
 			if h == 0 {
@@ -81,10 +95,11 @@ func LookupText(prefix, suffix string, others ...string) string {
 		if !hit {
 			break
 		}
-		at[n] = found
-		n++
+		at[keys] = found
+		keys++
 	}
-	for k := n - 1; k >= 0; k-- {
+	var out []string
+	for k := keys - 1; k >= 0; k-- {
 		l := lookupMinKey + k
 		for h, p := range at[k] {
 			if p < 0 {
@@ -94,12 +109,14 @@ func LookupText(prefix, suffix string, others ...string) string {
 			if h == 0 {
 				text = prefix // the byte held back may follow the key
 			}
-			if c := restOfLine(text[p+l:]); c != "" {
-				return c
+			if c := restOfLine(text[p+l:]); c != "" && !slices.Contains(out, c) {
+				if out = append(out, c); len(out) == n {
+					return out
+				}
 			}
 		}
 	}
-	return ""
+	return out
 }
 
 func restOfLine(s string) string {
@@ -118,10 +135,12 @@ func (r *run) lookupDraft() *Draft {
 	if r.req.LookupSuffix != "" {
 		suffix = r.req.LookupSuffix
 	}
-	text := LookupText(prefix, suffix, r.req.LookupOthers...)
-	if text == "" {
+	rank := max(r.s.LookupRank, 0)
+	texts := LookupTexts(prefix, suffix, rank+1, r.req.LookupOthers...)
+	if len(texts) <= rank {
 		return nil
 	}
+	text := texts[rank]
 	ids := r.d.tok.EncodePlain(text)
 	if len(ids) == 0 {
 		return nil

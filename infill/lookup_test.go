@@ -52,6 +52,31 @@ func TestLookupText(t *testing.T) {
 	}
 }
 
+// LookupTexts ranks the distinct continuations: the longest key first,
+// then shorter ones, each in the haystacks' order; LookupText is its
+// first.
+func TestLookupTexts(t *testing.T) {
+	for _, c := range []struct {
+		name, prefix, suffix string
+		others               []string
+		want                 []string
+	}{
+		{"longer keys first", "ab.Call(1)\ncd.Call(2)\nab.Call(", "", nil, []string{"1)", "2)"}},
+		{"the same continuation once", "a = f(1)\nb = f(1)\nc = f(", "", nil, []string{"1)"}},
+		{"prefix, suffix, then others", "x.Ge", "x.Get(2)\n", []string{"x.Get(3)", "x.Get(2)", "x.Get(4)"}, []string{"t(2)", "t(3)", "t(4)"}},
+		{"at most n", "x.Ge", "x.Get(2)\n", []string{"x.Get(3)", "x.Get(4)", "x.Get(5)", "x.Get(6)"}, []string{"t(2)", "t(3)", "t(4)"}},
+		{"none", "func main() {\n\tfmt.", "}\n", nil, nil},
+	} {
+		got := LookupTexts(c.prefix, c.suffix, 3, c.others...)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: LookupTexts(%q, %q, 3, %q) = %q, want %q", c.name, c.prefix, c.suffix, c.others, got, c.want)
+		}
+		if first := LookupText(c.prefix, c.suffix, c.others...); len(got) > 0 && first != got[0] || len(got) == 0 && first != "" {
+			t.Errorf("%s: LookupText = %q, want LookupTexts' first of %q", c.name, first, got)
+		}
+	}
+}
+
 // A request with no draft of its own gets the context's continuation as a
 // draft with an end token; the verifying pass keeps what scores at least
 // Settings.DraftFloor and the steps fill the rest.
@@ -110,6 +135,19 @@ func TestLookupDraft(t *testing.T) {
 	}
 	if want := []int32{tFIMMiddle, '1', ')', tEOS, tEOS, tEOS, tEOS}; !slices.Equal(blocks(b)[0], want) {
 		t.Errorf("wider lookup text: verifying block = %v, want %v", blocks(b)[0], want)
+	}
+
+	// LookupRank 1 drafts the second continuation ("2)", after the
+	// shorter key ".Call("); rank 2 has none: no answer, no forward pass.
+	b = &fakeBackend{info: ourInfo(6), script: table(pass, after)}
+	res, _ = decode(t, b, Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup, s.DraftFloor, s.LookupRank = true, 0.2, 1 })})
+	if want := []int32{tFIMMiddle, '2', ')', tEOS, tEOS, tEOS, tEOS}; res.Stats.Lookup != 3 || !slices.Equal(blocks(b)[0], want) {
+		t.Errorf("LookupRank 1: verifying block = %v (%+v), want %v", blocks(b)[0], res.Stats, want)
+	}
+	b = &fakeBackend{info: ourInfo(6), script: table(pass, after)}
+	res, _ = decode(t, b, Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.Lookup, s.LookupRank = true, 2 })})
+	if res.Text != "" || res.Stop != StopNoDraft || res.Stats.Forwards != 0 || len(blocks(b)) != 0 {
+		t.Errorf("LookupRank 2: Infill = %q (%s, %+v); want no text, %s, no forward pass", res.Text, res.Stop, res.Stats, StopNoDraft)
 	}
 
 	if _, err := newDecoder(b, byteCodec{}).Infill(t.Context(), Request{Prefix: prefix, Settings: settings(func(s *Settings) { s.DraftFloor = 1 })}); err == nil {

@@ -56,6 +56,12 @@ def main(argv=None):
         ("exact", lambda r: float(r["exact"])),
         ("parse", lambda r: float(r["parses"])),
     ]
+    if all("best_edit_similarity" in A[i] and "best_edit_similarity" in B[i] for i in ids):
+        # both ran with --alternatives: also the best answer offered
+        metrics += [
+            ("best editsim", lambda r: r["best_edit_similarity"]),
+            ("best exact", lambda r: float(r["best_exact"])),
+        ]
     groups = {"all": ids}
     for i in ids:
         for g in group_of(i):

@@ -180,7 +180,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *details != "" {
-		if err := writeDetails(*details, rs); err != nil {
+		if err := writeDetails(*details, rs, *alternatives > 1); err != nil {
 			return err
 		}
 	}
@@ -228,17 +228,22 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// writeDetails writes one JSON line per scored case.
-func writeDetails(path string, rs []eval.Result) error {
+// writeDetails writes one JSON line per scored case; with best, also the
+// best of the answers offered (--alternatives), as the summary counts it.
+func writeDetails(path string, rs []eval.Result, best bool) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	enc := json.NewEncoder(f)
 	for _, r := range rs {
-		if err := enc.Encode(map[string]any{"id": r.Case.ID, "got": r.Outcome.Text, "want": r.Case.Middle,
+		row := map[string]any{"id": r.Case.ID, "got": r.Outcome.Text, "want": r.Case.Middle,
 			"more": r.Outcome.More, "exact": r.Exact, "edit_similarity": r.EditSim, "parses": r.Parses, "forwards": r.Outcome.Forwards,
-			"ms": float64(r.Outcome.Elapsed.Microseconds()) / 1000}); err != nil {
+			"ms": float64(r.Outcome.Elapsed.Microseconds()) / 1000}
+		if best {
+			row["best_exact"], row["best_edit_similarity"] = r.BestExact, r.BestEditSim
+		}
+		if err := enc.Encode(row); err != nil {
 			f.Close()
 			return err
 		}
