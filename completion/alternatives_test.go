@@ -8,8 +8,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/unmask/unmask/infill"
 )
 
 // altFiller answers by what a fill asks: the lookup's answer, the model's
@@ -36,7 +34,7 @@ func (f *altFiller) Fill(ctx context.Context, req FillRequest) (FillResult, erro
 	}
 	switch {
 	case s.LookupRank > len(f.ranked):
-		return FillResult{Stop: infill.StopNoDraft}, nil
+		return FillResult{Stop: StopNoDraft}, nil
 	case s.LookupRank > 0:
 		return FillResult{Text: f.ranked[s.LookupRank-1], Forwards: 1, Stop: "eos"}, nil
 	case s.Temperature > 0 && s.Seed == f.failSeed:

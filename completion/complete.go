@@ -48,12 +48,17 @@ type FillResult struct {
 	Text     string
 	Forwards int    // forward passes
 	Tokens   int    // tokens committed
-	Stop     string // "eos" | "max_tokens" | "budget" | "line"
+	Stop     string // "eos" | "max_tokens" | "budget" | "line" | StopNoDraft
 	Cached   bool   // answered from a cache, no forward pass
 
 	ContextTokens, Reused int           // context tokens, and those the session's KV cache already held
 	Prefill, Denoise      time.Duration // time in each engine phase
 }
+
+// StopNoDraft is the Stop of a fill asked for a context continuation
+// (Settings.LookupRank) that the context does not offer: no text, no
+// forward pass.
+const StopNoDraft = infill.StopNoDraft
 
 // A Filler fills the middle. Production code uses the infill decoder (see
 // NewInfillFiller); tests use a fake.
@@ -341,7 +346,7 @@ func (e *Engine) alternatives(ctx context.Context, req Request, snap snapshot, o
 		if err != nil || ctx.Err() != nil {
 			break
 		}
-		if r.Fill.Stop == infill.StopNoDraft {
+		if r.Fill.Stop == StopNoDraft {
 			rank = 0 // the context offers no more continuations
 			continue
 		}

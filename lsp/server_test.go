@@ -37,9 +37,14 @@ func (f *fakeFiller) Fill(ctx context.Context, req completion.FillRequest) (comp
 	case strings.HasSuffix(req.Prefix, "WAIT"):
 		time.Sleep(100 * time.Millisecond)
 	case strings.HasSuffix(req.Prefix, "ALT"):
-		// A different answer for each kind of alternative.
+		// A different answer for each kind of alternative; the context
+		// offers one other continuation.
 		text := "first"
 		switch {
+		case req.Settings.LookupRank > 1:
+			return completion.FillResult{Stop: completion.StopNoDraft}, nil
+		case req.Settings.LookupRank == 1:
+			text = "ranked1"
 		case req.Settings.Temperature > 0:
 			text = fmt.Sprintf("sampled%d", req.Settings.Seed)
 		case req.Settings.NoLookup:
@@ -485,8 +490,12 @@ func TestInlineAlternatives(t *testing.T) {
 	if got, want := ask(2), []string{"first"}; !slices.Equal(got, want) {
 		t.Errorf("automatic: %q, want %q", got, want)
 	}
-	if got, want := ask(1), []string{"first", "own", "sampled1"}; !slices.Equal(got, want) {
+	if got, want := ask(1), []string{"first", "own", "ranked1"}; !slices.Equal(got, want) {
 		t.Errorf("invoked: %q, want %q", got, want)
+	}
+	h.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"unmask": map[string]any{"alternatives": 4}}})
+	if got, want := ask(1), []string{"first", "own", "ranked1", "sampled1"}; !slices.Equal(got, want) {
+		t.Errorf("invoked with alternatives 4: %q, want %q", got, want)
 	}
 	h.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"unmask": map[string]any{"alternatives": 1}}})
 	if got, want := ask(1), []string{"first"}; !slices.Equal(got, want) {
