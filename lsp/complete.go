@@ -17,7 +17,17 @@ import (
 // returns an empty result (not an error) when there is no completion: the
 // language is off, the model isn't loaded, or the model wrote nothing
 // usable. A position outside the document is InvalidParams.
-func (s *Server) complete(ctx context.Context, key string, uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo, alternatives bool) (completion.Result, error) {
+// answers says which setting decides how many different answers a
+// request asks for.
+type answers int
+
+const (
+	oneAnswer     answers = iota // typing: one
+	inlineAnswers                // ghost text asked for explicitly: Config.Alternatives
+	menuAnswers                  // the completion menu: Config.MenuAlternatives
+)
+
+func (s *Server) complete(ctx context.Context, key string, uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo, alternatives answers) (completion.Result, error) {
 	// Identical requests share one computation. A follower whose leader
 	// was cancelled computes on its own.
 	for {
@@ -54,10 +64,10 @@ type flight struct {
 }
 
 // requestKey names what a completion request asks: the document at its
-// version, the position, the selected item, and whether alternatives are
+// version, the position, the selected item, and which answers are
 // wanted (an explicit request must not get a typing request's single
 // answer).
-func (s *Server) requestKey(uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo, alternatives bool) string {
+func (s *Server) requestKey(uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo, alternatives answers) string {
 	s.mu.Lock()
 	v := s.versions[uri]
 	s.mu.Unlock()
@@ -65,13 +75,13 @@ func (s *Server) requestKey(uri protocol.DocumentURI, pos protocol.Position, sel
 	if sel != nil {
 		key += fmt.Sprintf("\x00%d:%d-%d:%d\x00%s", sel.Range.Start.Line, sel.Range.Start.Character, sel.Range.End.Line, sel.Range.End.Character, sel.Text)
 	}
-	if alternatives {
-		key += "\x00alternatives"
+	if alternatives != oneAnswer {
+		key += fmt.Sprintf("\x00answers %d", alternatives)
 	}
 	return key
 }
 
-func (s *Server) completeOnce(ctx context.Context, uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo, alternatives bool) (completion.Result, error) {
+func (s *Server) completeOnce(ctx context.Context, uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo, alternatives answers) (completion.Result, error) {
 	s.mu.Lock()
 	d := s.docs[uri]
 	cfg, enc, model := s.cfg, s.enc, s.model
@@ -92,8 +102,11 @@ func (s *Server) completeOnce(ctx context.Context, uri protocol.DocumentURI, pos
 		return completion.Result{}, nil
 	}
 	req := completion.Request{Doc: d, Position: position(pos), Encoding: enc, Settings: cfg.settings(), Open: open}
-	if alternatives {
+	switch alternatives {
+	case inlineAnswers:
 		req.Settings.Alternatives = cfg.Alternatives
+	case menuAnswers:
+		req.Settings.Alternatives = cfg.MenuAlternatives
 	}
 	if sel != nil {
 		req.Selected = &completion.Selected{

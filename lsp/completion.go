@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/unmask/unmask/completion"
@@ -14,26 +15,41 @@ func (s *Server) completion(ctx context.Context, reply jsonrpc2.Replier, req jso
 	if err := decode(req, &p); err != nil {
 		return reply(ctx, nil, err)
 	}
-	key := s.requestKey(p.TextDocument.URI, p.Position, nil, false)
+	// Helix, the client this is for, sends triggerKind Invoked for the
+	// menu it opens while typing too, so the kind cannot tell an explicit
+	// request: the menu has a setting of its own, MenuAlternatives.
+	// With one answer (the default) it shares its computation with
+	// typing's ghost text at the same place.
+	alt := oneAnswer
+	s.mu.Lock()
+	if s.cfg.MenuAlternatives > 1 {
+		alt = menuAnswers
+	}
+	s.mu.Unlock()
+	key := s.requestKey(p.TextDocument.URI, p.Position, nil, alt)
 	return s.async(ctx, reply, req, p.TextDocument.URI, key, func(ctx context.Context) (any, error) {
-		res, err := s.complete(ctx, key, p.TextDocument.URI, p.Position, nil, false)
+		res, err := s.complete(ctx, key, p.TextDocument.URI, p.Position, nil, alt)
 		if err != nil {
 			return nil, err
 		}
 		// Incomplete: the client asks again as the user types, instead of
 		// filtering a stale answer.
 		list := &protocol.CompletionList{IsIncomplete: true, Items: []protocol.CompletionItem{}}
-		if res.Text != "" {
-			list.Items = append(list.Items, completionItem(res))
+		for i, text := range append([]string{res.Text}, res.More...) {
+			if text != "" {
+				list.Items = append(list.Items, completionItem(res, text, i))
+			}
 		}
 		return list, nil
 	})
 }
 
-// completionItem presents a completion as a menu item: the first line as
-// label, the whole text in the documentation, inserted by a text edit.
-func completionItem(res completion.Result) protocol.CompletionItem {
-	label := res.Text
+// completionItem presents text, res's answer or its i-th alternative (i
+// > 0), as a menu item: the first line as label, the whole text in the
+// documentation, inserted by a text edit; the first answer sorts first
+// and is preselected.
+func completionItem(res completion.Result, text string, i int) protocol.CompletionItem {
+	label := text
 	for i, c := range label {
 		if c == '\n' {
 			label = label[:i] + " …"
@@ -44,15 +60,15 @@ func completionItem(res completion.Result) protocol.CompletionItem {
 		Label:      label,
 		Kind:       protocol.CompletionItemKindText,
 		Detail:     "unmask",
-		FilterText: res.Window.LinePrefix[len(res.Window.LinePrefix)-len(trailingWord(res.Window.LinePrefix)):] + res.Text,
+		FilterText: res.Window.LinePrefix[len(res.Window.LinePrefix)-len(trailingWord(res.Window.LinePrefix)):] + text,
 		Documentation: &protocol.MarkupContent{
 			Kind:  protocol.Markdown,
-			Value: codeBlock(res.Text, res.Language),
+			Value: codeBlock(text, res.Language),
 		},
 		InsertTextFormat: protocol.InsertTextFormatPlainText,
-		TextEdit:         &protocol.TextEdit{Range: protocolRange(res.Range), NewText: res.Text},
-		SortText:         "0",
-		Preselect:        true,
+		TextEdit:         &protocol.TextEdit{Range: protocolRange(res.Range), NewText: text},
+		SortText:         strconv.Itoa(i),
+		Preselect:        i == 0,
 	}
 }
 

@@ -29,24 +29,30 @@ type Config struct {
 	LookupFiles   bool     `json:"lookupFiles"`   // the lookup also searches the files beside the document on disk (completion.Neighbors)
 	BlockBody     bool     `json:"blockBody"`     // continue a completion that opens a block the suffix lacks into its body (completion/body.go)
 	Alternatives  int      `json:"alternatives"`  // ghost text asked for explicitly (triggerKind Invoked): offer up to this many different completions
+	// MenuAlternatives: the completion menu (textDocument/completion,
+	// Helix) lists up to this many different completions. Every menu
+	// request then costs what an explicit ghost-text request does, as
+	// the client's request does not say whether the user asked.
+	MenuAlternatives int `json:"menuAlternatives"`
 }
 
 // DefaultConfig returns the configuration used when the client sends none.
 func DefaultConfig() Config {
 	s := completion.DefaultSettings()
 	return Config{
-		Device:        "cpu",
-		MaxTokens:     s.MaxTokens,
-		ContextTokens: s.ContextTokens,
-		Schedule:      "confidence",
-		DebounceMs:    0,
-		TimeBudgetMs:  int(s.TimeBudget / time.Millisecond),
-		Speculate:     true,
-		WarmStart:     true,
-		Lookup:        true,
-		LookupFiles:   true,
-		BlockBody:     true,
-		Alternatives:  3,
+		Device:           "cpu",
+		MaxTokens:        s.MaxTokens,
+		ContextTokens:    s.ContextTokens,
+		Schedule:         "confidence",
+		DebounceMs:       0,
+		TimeBudgetMs:     int(s.TimeBudget / time.Millisecond),
+		Speculate:        true,
+		WarmStart:        true,
+		Lookup:           true,
+		LookupFiles:      true,
+		BlockBody:        true,
+		Alternatives:     3,
+		MenuAlternatives: 1,
 	}
 }
 
@@ -85,6 +91,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("lsp: configuration: negative debounceMs or timeBudgetMs")
 	case c.Alternatives < 0 || c.Alternatives > 8:
 		return fmt.Errorf("lsp: configuration: alternatives %d outside 0..8", c.Alternatives)
+	case c.MenuAlternatives < 0 || c.MenuAlternatives > 8:
+		return fmt.Errorf("lsp: configuration: menuAlternatives %d outside 0..8", c.MenuAlternatives)
 	case c.Threshold < 0 || c.Threshold > 1:
 		return fmt.Errorf("lsp: configuration: threshold %v outside 0..1", c.Threshold)
 	}

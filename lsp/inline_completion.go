@@ -15,7 +15,10 @@ func (s *Server) inlineCompletion(ctx context.Context, reply jsonrpc2.Replier, r
 	}
 	// Asked for explicitly (the editor's next/previous suggestion, or its
 	// trigger command), it offers alternatives to cycle through.
-	alt := p.Context.TriggerKind == InlineCompletionInvoked
+	alt := oneAnswer
+	if p.Context.TriggerKind == InlineCompletionInvoked {
+		alt = inlineAnswers
+	}
 	key := s.requestKey(p.TextDocument.URI, p.Position, p.Context.SelectedCompletionInfo, alt)
 	return s.async(ctx, reply, req, p.TextDocument.URI, key, func(ctx context.Context) (any, error) {
 		res, err := s.complete(ctx, key, p.TextDocument.URI, p.Position, p.Context.SelectedCompletionInfo, alt)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/unmask/unmask/completion"
 	"github.com/unmask/unmask/lsp/lsptest"
+	"go.lsp.dev/protocol"
 )
 
 // fakeFiller answers a fixed middle; a prefix ending in "SLOW" blocks until
@@ -500,5 +502,46 @@ func TestInlineAlternatives(t *testing.T) {
 	h.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"unmask": map[string]any{"alternatives": 1}}})
 	if got, want := ask(1), []string{"first"}; !slices.Equal(got, want) {
 		t.Errorf("invoked with alternatives 1: %q, want %q", got, want)
+	}
+}
+
+// The completion menu (Helix) lists one answer, or up to
+// menuAlternatives different ones, the first sorted first and
+// preselected.
+func TestMenuAlternatives(t *testing.T) {
+	h := start(t, Options{})
+	h.initialize(`{}`)
+	uri := "file:///alt.go"
+	h.open(uri, "go", "package main\n\nfunc main() {\n\tALT\n}\n")
+	ask := func() []protocol.CompletionItem {
+		t.Helper()
+		m := h.call("textDocument/completion", map[string]any{
+			"textDocument": map[string]any{"uri": uri}, "position": map[string]any{"line": 3, "character": 4},
+			"context": map[string]any{"triggerKind": 1}})
+		var list protocol.CompletionList
+		if err := json.Unmarshal(m.Result, &list); err != nil || m.Error != nil {
+			t.Fatalf("completion = %s, %+v: %v", m.Result, m.Error, err)
+		}
+		return list.Items
+	}
+	texts := func(items []protocol.CompletionItem) []string {
+		var out []string
+		for _, it := range items {
+			out = append(out, it.TextEdit.NewText)
+		}
+		return out
+	}
+	if got, want := texts(ask()), []string{"first"}; !slices.Equal(got, want) {
+		t.Errorf("default: %q, want %q", got, want)
+	}
+	h.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"unmask": map[string]any{"menuAlternatives": 3}}})
+	items := ask()
+	if got, want := texts(items), []string{"first", "own", "ranked1"}; !slices.Equal(got, want) {
+		t.Fatalf("menuAlternatives 3: %q, want %q", got, want)
+	}
+	for i, it := range items {
+		if it.SortText != strconv.Itoa(i) || it.Preselect != (i == 0) || it.Label != it.TextEdit.NewText {
+			t.Errorf("item %d: sort %q, preselect %v, label %q", i, it.SortText, it.Preselect, it.Label)
+		}
 	}
 }
