@@ -13,10 +13,6 @@ import (
 	"go.lsp.dev/protocol"
 )
 
-// complete runs one completion request through package completion. It
-// returns an empty result (not an error) when there is no completion: the
-// language is off, the model isn't loaded, or the model wrote nothing
-// usable. A position outside the document is InvalidParams.
 // answers says which setting decides how many different answers a
 // request asks for.
 type answers int
@@ -27,6 +23,10 @@ const (
 	menuAnswers                  // the completion menu: Config.MenuAlternatives
 )
 
+// complete runs one completion request through package completion. It
+// returns an empty result (not an error) when there is no completion: the
+// language is off, the model isn't loaded, or the model wrote nothing
+// usable. A position outside the document is InvalidParams.
 func (s *Server) complete(ctx context.Context, key string, uri protocol.DocumentURI, pos protocol.Position, sel *SelectedCompletionInfo, alternatives answers) (completion.Result, error) {
 	// Identical requests share one computation. A follower whose leader
 	// was cancelled computes on its own.
