@@ -397,16 +397,14 @@ func (e *Engine) lookupTexts(req Request) []string {
 	if e.Neighbors == nil || req.Settings.NoFiles || len(out) >= LookupOpenDocs {
 		return out
 	}
-	open := func(path string) bool {
-		for _, o := range req.Open {
-			if o == nil {
-				continue
-			}
-			if p, ok := filePath(o.URI); ok && p == path {
-				return true
-			}
+	open := map[string]bool{}
+	for _, o := range req.Open {
+		if o == nil {
+			continue
 		}
-		return false
+		if p, ok := filePath(o.URI); ok {
+			open[p] = true
+		}
 	}
 	return append(out, e.Neighbors.Texts(req.Doc.URI, open, LookupOpenDocs-len(out))...)
 }

@@ -61,9 +61,9 @@ type neighborFile struct {
 }
 
 // Texts returns the texts of up to limit files beside the document uri
-// (see Neighbors), skipping the paths open reports true for. A URI that
-// is not a file:// path has none.
-func (n *Neighbors) Texts(uri string, open func(path string) bool, limit int) []string {
+// (see Neighbors), skipping the paths in open (the documents open in the
+// editor). A URI that is not a file:// path has none.
+func (n *Neighbors) Texts(uri string, open map[string]bool, limit int) []string {
 	path, ok := filePath(uri)
 	if !ok || limit <= 0 {
 		return nil
@@ -79,7 +79,7 @@ func (n *Neighbors) Texts(uri string, open func(path string) bool, limit int) []
 		if len(out) == limit {
 			break
 		}
-		if f.path == path || filepath.Ext(f.path) != ext || (open != nil && open(f.path)) {
+		if f.path == path || filepath.Ext(f.path) != ext || open[f.path] {
 			continue
 		}
 		if !f.read {

@@ -75,7 +75,7 @@ func TestNeighborsTexts(t *testing.T) {
 	}
 	var n Neighbors
 	doc := fileURI(filepath.Join(dir, "doc.go"))
-	open := func(p string) bool { return p == filepath.Join(dir, "open.go") }
+	open := map[string]bool{filepath.Join(dir, "open.go"): true}
 
 	got := n.Texts(doc, open, 8)
 	want := []string{"package p // new", "package p // old"} // newest first; not the document, binaries, other languages, open files, folders or big files
