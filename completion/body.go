@@ -111,11 +111,7 @@ func indentUnit(prefix, indent, lang string) string {
 	if st.tabs >= st.spaces && st.tabs > 0 && indent == "" {
 		return "\t"
 	}
-	unit := st.unit
-	if unit == 0 {
-		unit = 4
-	}
-	return strings.Repeat(" ", unit)
+	return strings.Repeat(" ", st.step())
 }
 
 // bodyWindow returns the window and raw context for the body of the block

@@ -74,10 +74,7 @@ func matchIndentStyle(prefix string, lines []string) []string {
 	if st.tabs+st.spaces == 0 {
 		return lines
 	}
-	unit := st.unit
-	if unit == 0 {
-		unit = 4
-	}
+	unit := st.step()
 	for i := 1; i < len(lines); i++ {
 		ind := indentOf(lines[i])
 		rest := lines[i][len(ind):]
@@ -99,6 +96,14 @@ func matchIndentStyle(prefix string, lines []string) []string {
 // no line steps in).
 type indentStyle struct {
 	tabs, spaces, unit int
+}
+
+// step is the space indentation's unit, 4 where the text shows none.
+func (st indentStyle) step() int {
+	if st.unit == 0 {
+		return 4
+	}
+	return st.unit
 }
 
 func indentStyleOf(text string) indentStyle {
