@@ -22,7 +22,6 @@ func TestConfigMerge(t *testing.T) {
 		{`{"maxTokens": "x"}`, nil, true},
 		{`{"menuAlternatives": 3}`, func(c Config) bool { return c.MenuAlternatives == 3 && c.Alternatives == DefaultConfig().Alternatives }, false},
 		{`{"menuAlternatives": 9}`, nil, true},
-		{`{"lookupFiles": false}`, func(c Config) bool { return !c.LookupFiles && c.settings().NoFiles }, false},
 	}
 	for _, tt := range tests {
 		var raw any
