@@ -28,9 +28,9 @@ import (
 // round-robin over the imports, largest first, the last 64 KB of each.
 // Alone they gained 0.290 → 0.300 (+0.010 ± 0.006: rest of line gains,
 // whole lines lose); filling the slots left after the package's own
-// files, 0.314 → 0.317 (+0.003 ± 0.004). A package's own files use its
-// names unqualified, the way the document does not, so they rarely
-// hold the line being written.
+// files, 0.314 → 0.317 (+0.003 ± 0.004). Our reading, not measured: an
+// imported package's files use its names unqualified, where the
+// document qualifies them, so they rarely hold the line being written.
 //
 // For a document file:///dir/name.ext it offers up to LookupOpenDocs
 // files of dir with the same extension, newest first by modification
