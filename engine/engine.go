@@ -145,3 +145,20 @@ func NewPredictions(n, k int) []Prediction {
 	}
 	return out
 }
+
+type backgroundKey struct{}
+
+// WithBackground marks the requests made with ctx as background work (a
+// speculation nobody waits for yet): a backend may give them fewer of its
+// threads, so that a foreground request arriving meanwhile finds a core
+// free for its own reading and bookkeeping until it cancels them. The CPU
+// engine runs them on the calling goroutine alone.
+func WithBackground(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
+}
+
+// Background reports whether ctx carries WithBackground's mark.
+func Background(ctx context.Context) bool {
+	b, _ := ctx.Value(backgroundKey{}).(bool)
+	return b
+}

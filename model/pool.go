@@ -18,6 +18,7 @@ type poolTask struct {
 // goroutine takes the first part, each worker one more.
 type pool struct {
 	workers int
+	solo    bool // run every part on the calling goroutine (a background request)
 	tasks   chan poolTask
 	wg      sync.WaitGroup
 	once    sync.Once // close runs from Close or from the session's cleanup
@@ -43,6 +44,9 @@ func newPool(threads int) *pool {
 // the last), and returns when all are done.
 func (p *pool) parallel(n, align int, r ranger) {
 	parts := p.workers + 1
+	if p.solo {
+		parts = 1
+	}
 	if align < 1 {
 		align = 1
 	}

@@ -173,6 +173,7 @@ func (s *session) Prefill(ctx context.Context, tokens []int32) (int, error) {
 	if err := engine.CheckPrefill(tokens, s.maxCtx, s.c.Vocab); err != nil {
 		return 0, fmt.Errorf("model: %w", err)
 	}
+	s.pool.solo = engine.Background(ctx)
 	reused := engine.CommonPrefix(tokens, s.tokens)
 	s.tokens = s.tokens[:reused]
 	if s.c.Attention == engine.Bidirectional {
@@ -185,7 +186,9 @@ func (s *session) Prefill(ctx context.Context, tokens []int32) (int, error) {
 		}
 		n := min(s.chunk, len(tokens)-p)
 		copy(s.seq, tokens[p:p+n])
-		s.forward(p, n, true, 0, 0)
+		if err := s.forward(ctx, p, n, true, 0, 0); err != nil {
+			return reused, err
+		}
 		s.tokens = append(s.tokens, tokens[p:p+n]...)
 		p += n
 	}
@@ -204,16 +207,21 @@ func (s *session) Denoise(ctx context.Context, block []int32, from int, out []en
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.pool.solo = engine.Background(ctx)
 	n := len(s.tokens)
 	if s.c.Attention == engine.Bidirectional {
 		copy(s.seq, s.tokens)
 		copy(s.seq[n:], block)
-		s.forward(0, n+len(block), false, n+from, len(out))
+		if err := s.forward(ctx, 0, n+len(block), false, n+from, len(out)); err != nil {
+			return err
+		}
 	} else {
 		copy(s.seq, block)
 		// The block's keys go after the context but do not join it: the
 		// context length is unchanged, the next step overwrites them.
-		s.forward(n, len(block), s.c.Attention == engine.Causal, from, len(out))
+		if err := s.forward(ctx, n, len(block), s.c.Attention == engine.Causal, from, len(out)); err != nil {
+			return err
+		}
 	}
 	k := s.topK
 	for i := range out {
@@ -244,7 +252,13 @@ func (s *session) Truncate(n int) error {
 // Row t attends to cache positions [0, p0+t] when causal, else to
 // [0, p0+T-1] (the whole block, and everything before it). It then computes
 // top-k and entropy for rows outFrom..outFrom+outN-1 (outN may be 0).
-func (s *session) forward(p0, T int, causal bool, outFrom, outN int) {
+// It checks ctx before each layer and before the LM head and returns its
+// error when it is done: a cancelled request (a background speculation
+// a keystroke's request preempts) gives the cores back within a layer,
+// not a whole pass. What a stopped pass wrote (keys and values past the
+// context, the rows' activations) is never read: the caller keeps its
+// context length.
+func (s *session) forward(ctx context.Context, p0, T int, causal bool, outFrom, outN int) error {
 	c := s.c
 	H, hd := c.Hidden, c.HeadDim
 	half := hd / 2
@@ -266,6 +280,9 @@ func (s *session) forward(p0, T int, causal bool, outFrom, outN int) {
 	ropeTables(s.cos, s.sin, s.invFreq, p0, T)
 
 	for li := range s.m.layers {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		L := &s.m.layers[li]
 		keys, valsT := s.keys[li], s.valsT[li]
 		// Pass 1: queries, keys and values of every row, so that pass 2's
@@ -328,7 +345,10 @@ func (s *session) forward(p0, T int, causal bool, outFrom, outN int) {
 		}
 	}
 	if outN == 0 {
-		return
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	for i := 0; i < outN; i++ {
 		t := outFrom + i
@@ -337,6 +357,7 @@ func (s *session) forward(p0, T int, causal bool, outFrom, outN int) {
 	s.linear(s.logits, s.hf, &s.m.head, outN)
 	s.lj.n = outN
 	s.pool.parallel(outN, 1, &s.lj)
+	return nil
 }
 
 // linear computes y = x W^T + b for n rows, split over the pool by output
