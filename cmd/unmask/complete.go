@@ -83,7 +83,7 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 	}
 
 	start := time.Now()
-	filler, err := openFiller(*dir)
+	filler, err := openFiller(*dir, 0)
 	if err != nil {
 		return err
 	}

@@ -120,11 +120,15 @@ func serveEngine(ctx context.Context, srv *rpc.Server, f engineFlags, stdout io.
 func openEngineBackend(f engineFlags) (engine.Backend, *tokenizer.Tokenizer, error) {
 	switch f.device {
 	case "cpu":
+		// Requests from several editors interleave: one P stays free for
+		// reading them (spareProc).
+		workers := spareProc()
 		if f.model == "" {
 			m, tok, err := model.Open("")
 			if err != nil {
 				return nil, nil, err
 			}
+			m.SetThreads(workers)
 			return m, tok, nil
 		}
 		tok, err := tokenizerIn(os.DirFS(f.model))
@@ -135,6 +139,7 @@ func openEngineBackend(f engineFlags) (engine.Backend, *tokenizer.Tokenizer, err
 		if err != nil {
 			return nil, nil, err
 		}
+		m.SetThreads(workers)
 		return m, tok, nil
 	case "cuda":
 		return openCUDA(f)

@@ -138,7 +138,7 @@ func benchServer(b *testing.B, dir, src string, line0, trigger int) {
 
 // benchInProcess is BenchmarkInlineCompletion's in-process reference.
 func benchInProcess(b *testing.B, dir, src string, line0 int, lookup bool) {
-	f, err := openFiller(dir)
+	f, err := openFiller(dir, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

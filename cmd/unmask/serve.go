@@ -9,6 +9,9 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"runtime"
+	"runtime/pprof"
+	"sync"
 
 	"github.com/unmask/unmask/completion"
 	"github.com/unmask/unmask/engine/rpc"
@@ -33,11 +36,12 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	dir := fs.String("model", "", "checkpoint folder (default: the model embedded in the binary); the client's configuration may change it")
 	logFile := fs.String("log", "", "write the server's log to `FILE` (default: stderr)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole session to `FILE` when the server exits (go tool pprof reads it)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: unmask serve [--model DIR] [--log FILE]")
+		fmt.Fprintln(stderr, "usage: unmask serve [--model DIR] [--log FILE] [--cpuprofile FILE]")
 		return errUsage
 	}
 	logw := stderr
@@ -49,10 +53,22 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		logw = f
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	workers := spareProc()
 	logger := log.New(logw, "unmask: ", log.LstdFlags|log.Lmicroseconds)
 	slogger := slog.New(slog.NewTextHandler(logw, nil))
 	load := func(ctx context.Context, cfg lsp.Config, progress func(uint32, string)) (*completion.Engine, error) {
-		return loadEngine(ctx, cfg, progress, slogger)
+		return loadEngine(ctx, cfg, progress, slogger, workers)
 	}
 	cfg := lsp.DefaultConfig()
 	cfg.Model = *dir
@@ -65,6 +81,27 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	})
 }
 
+// spareProc gives Go one more P than it had and returns how many it had:
+// the matrix workers each model session should run (model.SetThreads).
+// Without a spare P, a message that arrives while the workers compute (a
+// keystroke's request during a background speculation, or during another
+// document's completion) is not even read until Go preempts one of them,
+// 10 ms or more later; with it, the JSON-RPC reader and the handlers run
+// at once and cancel the background work, and the OS shares the cores.
+// Only the first call raises GOMAXPROCS.
+func spareProc() int {
+	spare.once.Do(func() {
+		spare.workers = runtime.GOMAXPROCS(0)
+		runtime.GOMAXPROCS(spare.workers + 1)
+	})
+	return spare.workers
+}
+
+var spare struct {
+	once    sync.Once
+	workers int
+}
+
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
@@ -72,9 +109,9 @@ func (nopCloser) Close() error { return nil }
 // loadEngine opens the model cfg names: on the in-process CPU engine, or
 // on an engine process (device cuda, or a running engine's address) with
 // the CPU engine as its fallback.
-func loadEngine(ctx context.Context, cfg lsp.Config, progress func(uint32, string), log *slog.Logger) (*completion.Engine, error) {
+func loadEngine(ctx context.Context, cfg lsp.Config, progress func(uint32, string), log *slog.Logger, threads int) (*completion.Engine, error) {
 	progress(10, "reading weights")
-	f, err := openFiller(cfg.Model)
+	f, err := openFiller(cfg.Model, threads)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +130,8 @@ func loadEngine(ctx context.Context, cfg lsp.Config, progress func(uint32, strin
 
 // openFiller opens a checkpoint folder ("" = the embedded default) as a
 // completion Filler: `unmask serve` and `unmask complete` share it.
-func openFiller(dir string) (*completion.InfillFiller, error) {
+// Its sessions use threads goroutines each (0: GOMAXPROCS).
+func openFiller(dir string, threads int) (*completion.InfillFiller, error) {
 	m, tok, err := model.Open(dir)
 	if errors.Is(err, model.ErrNoDefault) {
 		return nil, fmt.Errorf("this build embeds no default model yet; pass --model DIR, a checkpoint folder with config.json, model.safetensors and tokenizer.json (%w)", err)
@@ -101,6 +139,7 @@ func openFiller(dir string) (*completion.InfillFiller, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.SetThreads(threads)
 	f := completion.NewInfillFiller(m, tok)
 	if f.Cache, err = completion.NewCache(m.Info().Name); err != nil {
 		m.Close()
