@@ -4,7 +4,9 @@
 # server, in a tmux terminal: type into a Go file, open the completion menu
 # (C-x), find unmask's item in the screen (capture-pane), accept it, save,
 # and check the file: it must be the typed file with exactly what
-# `unmask complete` prints for that position inserted at the cursor.
+# `unmask complete` prints for that position inserted at the cursor. The
+# server lists 3 answers (menuAlternatives): the others must be in the menu
+# too, and the first answer must be the one Helix selects first.
 # Set UNMASK_SCREEN_DIR to keep the screen with the menu (ANSI text).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -41,7 +43,9 @@ cp -r editors/testdata/gofile "$work/proj"
 mkdir -p "$work/config/helix" "$work/pathbin"
 cp editors/helix/languages.toml "$work/config/helix/languages.toml"
 # Server settings go in the server's `config` table (initializationOptions).
-cfg="maxTokens = $max_tokens, timeBudgetMs = $budget_ms, warmStart = false${model:+, model = \"$model\"}"
+# menuAlternatives: the menu lists several completions, the server's first
+# answer first (the shipped snippet's commented example).
+cfg="maxTokens = $max_tokens, timeBudgetMs = $budget_ms, warmStart = false, menuAlternatives = 3${model:+, model = \"$model\"}"
 sed -i "s|^args = \\[\"serve\"\\]\$|&\nconfig = { $cfg }|" "$work/config/helix/languages.toml"
 grep -q "^config = { maxTokens" "$work/config/helix/languages.toml" || fail "could not set the server's config in languages.toml"
 ln -s "$bin" "$work/pathbin/unmask"
@@ -58,6 +62,22 @@ typed=$(cat "$work/typed.txt")
 want=$(cat "$work/want.txt")
 label=$(head -1 "$work/want.txt")
 echo "editors-helix: after typing $(printf %q "$typed"), unmask complete request.go:$line:$col = $(printf %q "$want")"
+# The other answers the menu must list beside it: `unmask complete
+# --alternatives 3` on the same text. alt is the first line of the first
+# one that can be told apart on the screen (not blank, not inside the first
+# answer's label); none with this model leaves only the first item checked.
+awk -v n="$line" -v t="$typed" 'NR == n { $0 = "\t\t" t } { print }' editors/testdata/gofile/main.go >"$work/alts.go"
+"${complete[@]}" --alternatives 3 "$work/alts.go:$line:$col" >"$work/alts.txt" || fail "unmask complete --alternatives 3 failed"
+rm "$work/alts.go"
+alt=
+while IFS= read -r first; do
+	first=${first%%$'\r'}
+	if [ -n "${first//[[:space:]]/}" ] && [[ "$label" != *"$first"* ]]; then
+		alt=${first:0:30}
+		break
+	fi
+done < <(awk '/^--- alternative [0-9]+$/ { getline; print }' "$work/alts.txt")
+echo "editors-helix: unmask complete --alternatives 3: $(grep -c '^--- alternative' "$work/alts.txt") more; the menu must also list $(printf %q "${alt:-(none to tell apart)}")"
 
 "${tm[@]}" new-session -d -s hx -x 90 -y 24 \
 	"cd '$work/proj' && env PATH='$work/pathbin:$PATH' XDG_CONFIG_HOME='$work/config' TERM=xterm-256color '$hx' --log '$work/helix.log' main.go"
@@ -74,7 +94,10 @@ screen_has() {
 # label_seen counts the label's occurrences on the screen; the file itself
 # may hold the label (a completion such as `string`), so the menu is open
 # when there are more than with the menu closed ($label_base).
-label_seen() { "${tm[@]}" capture-pane -p -t hx 2>/dev/null | grep -oF -- "$label_part" | wc -l; }
+# (A label that is not on the screen counts 0: grep's no-match status must
+# not end the script under pipefail.)
+on_screen() { "${tm[@]}" capture-pane -p -t hx 2>/dev/null | { grep -oF -- "$1" || true; } | wc -l; }
+label_seen() { on_screen "$label_part"; }
 menu_shows() {
 	local deadline=$(($(now_ms) + $1 * 1000))
 	while [ "$(now_ms)" -lt "$deadline" ]; do
@@ -105,6 +128,8 @@ screen_has "$typed" 5 || fail "typed text not on screen"
 # the item (the server's language server must also have initialized).
 label_part=${label:0:30}
 label_base=$(label_seen)
+alt_base=0
+[ -z "$alt" ] || alt_base=$(on_screen "$alt")
 found=
 deadline=$(($(now_ms) + 60000))
 while [ "$(now_ms)" -lt "$deadline" ]; do
@@ -118,6 +143,11 @@ while [ "$(now_ms)" -lt "$deadline" ]; do
 done
 [ -n "$found" ] || fail "unmask's item $(printf %q "$label_part") is not in the completion menu"
 echo "editors-helix: menu shows unmask's item $(printf %q "$label") ($found ms after C-x, first request)"
+if [ -n "$alt" ]; then
+	# The items come in one answer: the alternative is listed with the first.
+	[ "$(on_screen "$alt")" -gt "$alt_base" ] || fail "the menu lists the first answer but not the alternative $(printf %q "$alt")"
+	echo "editors-helix: the menu also lists the alternative $(printf %q "$alt")"
+fi
 if [ -n "${UNMASK_SCREEN_DIR:-}" ]; then
 	mkdir -p "$UNMASK_SCREEN_DIR"
 	"${tm[@]}" capture-pane -p -e -t hx >"$UNMASK_SCREEN_DIR/helix.ansi"
