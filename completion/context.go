@@ -178,9 +178,12 @@ func (d *Document) windowLocked(off, limit int) Window {
 	// of a top-level node where one falls in range, else at a line. The
 	// shares are fixed, not what one side leaves to the other: the suffix
 	// comes first in the model's input, so it must not move while the user
-	// types, or the session's KV cache is lost at every keystroke.
-	pStart := cutBefore(text, root, keepStart, keepStart-left*3/4, max(hEnd, 0))
-	sEnd := cutAfter(text, root, keepEnd, keepEnd+left/4)
+	// types, or the session's KV cache is lost at every keystroke. Both
+	// edges move in steps (windowSteps), so that neither follows each
+	// keystroke or new line: a prefix that starts a line later is a new
+	// prefix for the KV cache, all of it computed again.
+	pStart := cutBefore(text, root, keepStart, prefixEdge(keepStart-left*3/4, limit), max(hEnd, 0))
+	sEnd := cutAfter(text, root, keepEnd, keepEnd+suffixShare(left, limit))
 	if sig != "" && pStart <= lineStart(text, int(typeNode.StartByte())) {
 		sig = "" // the window reaches the type's signature anyway
 	}
@@ -193,6 +196,33 @@ func (d *Document) windowLocked(off, limit int) Window {
 	w.Prefix = header + sig + text[pStart:off]
 	w.Suffix = text[off:sEnd]
 	return w
+}
+
+// windowSteps sets how far the window's edges move at once, as fractions
+// of its byte limit: the prefix's start moves in steps of limit/8 of the
+// document's offsets, the suffix's share of the budget in steps of
+// limit/32. The prefix is then up to limit/8 bytes shorter than its
+// share, never longer; typing moves its start once every limit/8 bytes
+// (a few lines; 94 bytes for the embedded model's window) instead of at
+// every line, and each move costs a prefill of the whole prefix.
+const windowSteps = 8
+
+// prefixEdge rounds want, where the prefix would start, up to the next
+// multiple of the prefix's step (see windowSteps).
+func prefixEdge(want, limit int) int {
+	step := max(limit/windowSteps, 1)
+	if want <= 0 {
+		return want
+	}
+	return (want + step - 1) / step * step
+}
+
+// suffixShare is the suffix's share of left bytes, a quarter, rounded down
+// to a multiple of its step (see windowSteps): the share changes only when
+// the kept part grows by 4 steps, not by a quarter of each typed byte.
+func suffixShare(left, limit int) int {
+	step := max(limit/(4*windowSteps), 1)
+	return left / 4 / step * step
 }
 
 // cutBefore returns a start offset in [want, keep] (and >= floor): the
