@@ -102,7 +102,7 @@ func (c *Cache) put(doc string, w Window, text string, fill FillResult) {
 // speculate schedules the completion that follows text once the user
 // accepts it (llama.vim's speculative next completion): its result lands in
 // the span cache, where the request after the accept finds it.
-func (e *Engine) speculate(doc string, w, raw Window, others []string, text string, s Settings) {
+func (e *Engine) speculate(doc, languageID string, w, raw Window, others []string, text string, s Settings) {
 	if e.Cache == nil {
 		return
 	}
@@ -124,7 +124,7 @@ func (e *Engine) speculate(doc string, w, raw Window, others []string, text stri
 		if err != nil || ctx.Err() != nil {
 			return
 		}
-		if t := Postprocess(next, fill.Text); t != "" {
+		if t := trimToSyntax(languageID, next, Postprocess(next, fill.Text)); t != "" {
 			e.Cache.put(doc, nextRaw, t, fill)
 		}
 	})

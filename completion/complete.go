@@ -254,7 +254,7 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 		res.Text = snap.selected + text
 		e.Cache.put(req.Doc.URI, snap.raw, text, res.Fill) // both fills
 		if req.Settings.Speculate && snap.selected == "" {
-			e.speculate(req.Doc.URI, snap.w, snap.raw, others, text, req.Settings)
+			e.speculate(req.Doc.URI, req.Doc.LanguageID, snap.w, snap.raw, others, text, req.Settings)
 		}
 	}
 	res.Elapsed = time.Since(start)
@@ -283,7 +283,7 @@ func (e *Engine) answer(ctx context.Context, req Request, snap snapshot, others 
 		}
 		res.Body = text != header
 	}
-	return text, nil
+	return trimToSyntax(req.Doc.LanguageID, snap.w, text), nil
 }
 
 // altTemperature and altTopP sample the alternatives after the first
