@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+
+	"github.com/unmask/unmask/engine"
 )
 
 // A Speculator runs background requests (the next completion, computed as
@@ -21,11 +23,12 @@ type Speculator struct {
 }
 
 type spec struct {
-	key    string
-	fn     func(context.Context)
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{}
+	key     string
+	fn      func(context.Context)
+	ctx     context.Context
+	cancel  context.CancelFunc
+	promote func() // drops ctx's background mark
+	done    chan struct{}
 }
 
 // SpecStats counts speculations.
@@ -43,7 +46,8 @@ func NewSpeculator() *Speculator { return &Speculator{} }
 // Schedule asks for fn to run in the background as the speculation for key
 // (see SpecKey). It replaces any speculation not yet finished, and starts
 // once no foreground request is running. fn must return soon after its ctx
-// is cancelled.
+// is cancelled. Its ctx carries engine.WithBackground's mark until a
+// foreground request joins it.
 func (s *Speculator) Schedule(key string, fn func(ctx context.Context)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -55,7 +59,8 @@ func (s *Speculator) Schedule(key string, fn func(ctx context.Context)) {
 		s.dropped.Add(1)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s.pending = &spec{key: key, fn: fn, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	ctx, promote := engine.WithBackground(ctx)
+	s.pending = &spec{key: key, fn: fn, ctx: ctx, cancel: cancel, promote: promote, done: make(chan struct{})}
 	if s.running != nil {
 		s.running.cancel()
 	}
@@ -104,6 +109,7 @@ func (s *Speculator) Begin(ctx context.Context, key string) (end func()) {
 		if r.key == key && r.ctx.Err() == nil {
 			wait = r.done
 			s.joined.Add(1)
+			r.promote() // someone waits for it now: every thread
 		} else {
 			r.cancel()
 		}

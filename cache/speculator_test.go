@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/unmask/unmask/engine"
 )
 
 // waitFor polls cond for up to a second: the speculator works on its own
@@ -59,8 +61,17 @@ func TestSpeculatorJoin(t *testing.T) {
 	defer s.Close()
 	var started, cancelled atomic.Int32
 	release := make(chan struct{})
-	s.Schedule("k", blocker(&started, &cancelled, release))
+	var specCtx atomic.Value
+	run := blocker(&started, &cancelled, release)
+	s.Schedule("k", func(ctx context.Context) {
+		specCtx.Store(ctx)
+		run(ctx)
+	})
 	waitFor(t, "the speculation to start", func() bool { return started.Load() == 1 })
+	ctx := specCtx.Load().(context.Context)
+	if !engine.Background(ctx) {
+		t.Errorf("a running speculation's context is not marked background")
+	}
 	joined := make(chan struct{})
 	go func() {
 		end := s.Begin(context.Background(), "k") // same context: waits
@@ -72,6 +83,8 @@ func TestSpeculatorJoin(t *testing.T) {
 		t.Fatalf("Begin with the speculation's key returned before it finished")
 	case <-time.After(10 * time.Millisecond):
 	}
+	// Joined by a foreground request: someone waits, every thread again.
+	waitFor(t, "the joined speculation to lose its background mark", func() bool { return !engine.Background(ctx) })
 	close(release)
 	<-joined
 	if st := s.Stats(); st.Joined != 1 || st.Finished != 1 || st.Cancelled != 0 || cancelled.Load() != 0 {

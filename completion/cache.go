@@ -115,12 +115,12 @@ func (e *Engine) speculate(doc, languageID string, w, raw Window, others []strin
 	// The cache's key: the raw context after the accept.
 	nextRaw := Window{Prefix: raw.Prefix + text, Suffix: raw.Suffix}
 	e.Cache.c.Speculator.Schedule(cache.SpecKey(doc, nextRaw.Prefix, nextRaw.Suffix), func(ctx context.Context) {
-		// In the background: the CPU engine computes it on one core,
-		// leaving the other to a keystroke's request until that request
-		// cancels it (engine.WithBackground). A request that joins it
-		// (the user accepted the completion before it finished) waits
-		// for it at that pace.
-		fill, err := e.Filler.Fill(engine.WithBackground(ctx), fillRequest(doc, next, nextRaw, others, s))
+		// ctx is marked background (engine.WithBackground): the CPU
+		// engine computes it on one core, leaving the other to a
+		// keystroke's request until that request cancels it, or joins it
+		// (the user accepted the completion before it finished), which
+		// gives it every core again.
+		fill, err := e.Filler.Fill(ctx, fillRequest(doc, next, nextRaw, others, s))
 		if err != nil || ctx.Err() != nil {
 			return
 		}

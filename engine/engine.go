@@ -18,6 +18,7 @@
 package engine
 
 import (
+	"sync/atomic"
 	"context"
 	"errors"
 )
@@ -148,17 +149,24 @@ func NewPredictions(n, k int) []Prediction {
 
 type backgroundKey struct{}
 
-// WithBackground marks the requests made with ctx as background work (a
-// speculation nobody waits for yet): a backend may give them fewer of its
-// threads, so that a foreground request arriving meanwhile finds a core
-// free for its own reading and bookkeeping until it cancels them. The CPU
-// engine runs them on the calling goroutine alone.
-func WithBackground(ctx context.Context) context.Context {
-	return context.WithValue(ctx, backgroundKey{}, true)
+type background struct{ on atomic.Bool }
+
+// WithBackground marks the requests made with the returned context as
+// background work (a speculation nobody waits for yet): a backend may give
+// them fewer of its threads, so that a foreground request arriving
+// meanwhile finds a core free for its own reading and bookkeeping until it
+// cancels them. The CPU engine runs them on the calling goroutine alone.
+// promote drops the mark (someone now waits for the result): requests
+// made after it get every thread again.
+func WithBackground(ctx context.Context) (bg context.Context, promote func()) {
+	b := &background{}
+	b.on.Store(true)
+	return context.WithValue(ctx, backgroundKey{}, b), func() { b.on.Store(false) }
 }
 
-// Background reports whether ctx carries WithBackground's mark.
+// Background reports whether ctx carries WithBackground's mark, not
+// promoted since.
 func Background(ctx context.Context) bool {
-	b, _ := ctx.Value(backgroundKey{}).(bool)
-	return b
+	b, _ := ctx.Value(backgroundKey{}).(*background)
+	return b != nil && b.on.Load()
 }

@@ -139,7 +139,18 @@ func TestSessionBackground(t *testing.T) {
 		return out
 	}
 	fg := run(context.Background())
-	bg := run(engine.WithBackground(context.Background()))
+	bgCtx, promote := engine.WithBackground(context.Background())
+	bg := run(bgCtx)
+	promote()
+	if engine.Background(bgCtx) {
+		t.Fatal("promoted, the context is still marked background")
+	}
+	promoted := run(bgCtx)
+	for i := range fg {
+		if fg[i].Candidates[0] != promoted[i].Candidates[0] {
+			t.Fatalf("position %d: promoted %+v, foreground %+v", i, promoted[i].Candidates[0], fg[i].Candidates[0])
+		}
+	}
 	for i := range fg {
 		for j := range fg[i].Candidates {
 			if fg[i].Candidates[j] != bg[i].Candidates[j] {
