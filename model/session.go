@@ -164,8 +164,8 @@ func (s *session) Close() error {
 
 // Prefill makes the context equal to tokens, reusing the longest common
 // prefix. Causal and context-causal checkpoints compute the new positions'
-// keys and values (causally, in chunks; a cancel between chunks keeps what
-// was computed); bidirectional ones only record the tokens.
+// keys and values (causally, in chunks; a cancel keeps the chunks finished
+// before it); bidirectional ones only record the tokens.
 func (s *session) Prefill(ctx context.Context, tokens []int32) (int, error) {
 	if s.closed {
 		return 0, engine.ErrClosed
