@@ -276,7 +276,7 @@ func cutAfter(text string, root *sitter.Node, keep, want int) int {
 // lineWindow returns whole-line prefix and suffix windows around off
 // within limit bytes, 3/4 before and 1/4 after.
 func lineWindow(text string, off, limit int) (start, end int) {
-	start = max(off-limit*3/4, 0)
+	start = max(prefixEdge(off-limit*3/4, limit), 0) // in steps: see windowSteps
 	if start > 0 {
 		start = min(nextLine(text, start), off)
 	}

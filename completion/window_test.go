@@ -11,6 +11,12 @@ import (
 // moves, and the whole context is when the suffix changes. The window
 // never exceeds its limit.
 func TestWindowEdgesMoveInSteps(t *testing.T) {
+	for _, lang := range []string{"go", "lua"} { // lua: no grammar, line windows
+		t.Run(lang, func(t *testing.T) { testWindowSteps(t, lang) })
+	}
+}
+
+func testWindowSteps(t *testing.T, lang string) {
 	// A function too long to keep whole, the cursor on an empty line in
 	// its middle, code after it.
 	var b strings.Builder
@@ -25,7 +31,7 @@ func TestWindowEdgesMoveInSteps(t *testing.T) {
 	}
 	b.WriteString("}\n")
 	text := head + "\t\n" + b.String()
-	d := NewDocument("file:///long.go", "go", 1, text)
+	d := NewDocument("file:///long.go", lang, 1, text)
 	defer d.Close()
 
 	const limit = 800 // bytes: the embedded model's window is about this
@@ -56,8 +62,8 @@ func TestWindowEdgesMoveInSteps(t *testing.T) {
 			}
 			w := d.windowLocked(off, limit)
 			d.mu.Unlock()
-			if !w.Syntax {
-				t.Fatalf("keystroke %d: not a syntax window", typed)
+			if w.Syntax != (lang == "go") {
+				t.Fatalf("keystroke %d: syntax window %v for %s", typed, w.Syntax, lang)
 			}
 			if n := len(w.Prefix) + len(w.Suffix) - len(w.LinePrefix) - len(w.LineSuffix); n > limit {
 				t.Fatalf("keystroke %d: the window holds %d bytes besides the cursor's line, over its limit %d", typed, n, limit)
