@@ -18,9 +18,9 @@
 package engine
 
 import (
-	"sync/atomic"
 	"context"
 	"errors"
+	"sync/atomic"
 )
 
 // Attention names how positions attend to one another.
