@@ -155,6 +155,103 @@ func matmulBF16(y []float32, ldy int, x []float32, ldx int, w []uint16, ldw int,
 	}
 }
 
+// matmulDotRef is the plain reference of BF16 dot products: x and w are
+// BF16 bits, each product exact in float32 and summed in float32 (the
+// hardware sums each pair before adding it, so the two agree to rounding).
+func matmulDotRef(y []float32, ldy int, x []uint16, ldx int, w []uint16, ldw int, b []float32, T, K, lo, hi int) {
+	for t := 0; t < T; t++ {
+		xr := x[t*ldx : t*ldx+K]
+		for n := lo; n < hi; n++ {
+			s := dotBF16(xr, w[n*ldw:n*ldw+K])
+			if b != nil {
+				s += b[n]
+			}
+			y[t*ldy+n] = s
+		}
+	}
+}
+
+func dotBF16(a, b []uint16) float32 {
+	var s float32
+	for i, v := range a {
+		s += math.Float32frombits(uint32(v)<<16) * math.Float32frombits(uint32(b[i])<<16)
+	}
+	return s
+}
+
+// matmulDot is matmulDotRef on AVX-512 BF16 dot products (Model.SetBF16Dot):
+// tiles of 4 rows of x by 4 rows of w over multiples of 32 values, the rest
+// in Go.
+func matmulDot(y []float32, ldy int, x []uint16, ldx int, w []uint16, ldw int, b []float32, T, K, lo, hi int) {
+	if !hasDPBF16 || K < 32 {
+		matmulDotRef(y, ldy, x, ldx, w, ldw, b, T, K, lo, hi)
+		return
+	}
+	kv := K &^ 31
+	var acc [16]float32
+	n := lo
+	for ; n+4 <= hi; n += 4 {
+		t := 0
+		for ; t+4 <= T; t += 4 {
+			tile4d(&x[t*ldx], ldx, &w[n*ldw], ldw, kv, &acc)
+			if kv < K {
+				for i := 0; i < 4; i++ {
+					for j := 0; j < 4; j++ {
+						acc[i*4+j] += dotBF16(x[(t+i)*ldx+kv:(t+i)*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
+					}
+				}
+			}
+			if b != nil {
+				bb := b[n : n+4 : n+4]
+				for i := 0; i < 16; i += 4 {
+					acc[i] += bb[0]
+					acc[i+1] += bb[1]
+					acc[i+2] += bb[2]
+					acc[i+3] += bb[3]
+				}
+			}
+			for i := 0; i < 4; i++ {
+				o := (t+i)*ldy + n
+				yr := y[o : o+4 : o+4]
+				a := acc[i*4 : i*4+4 : i*4+4]
+				yr[0], yr[1], yr[2], yr[3] = a[0], a[1], a[2], a[3]
+			}
+		}
+		for ; t < T; t++ {
+			tile1d(&x[t*ldx], &w[n*ldw], ldw, kv, &acc)
+			for j := 0; j < 4; j++ {
+				s := acc[j]
+				if kv < K {
+					s += dotBF16(x[t*ldx+kv:t*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
+				}
+				if b != nil {
+					s += b[n+j]
+				}
+				y[t*ldy+n+j] = s
+			}
+		}
+	}
+	if n < hi {
+		matmulDotRef(y, ldy, x, ldx, w, ldw, b, T, K, n, hi)
+	}
+}
+
+// roundBF16 rounds src to BF16 bits in dst (nearest even, as f32ToBF16;
+// the vector instruction reads subnormal floats, below 1.2e-38, as zero,
+// as the dot products would read them anyway).
+func roundBF16(dst []uint16, src []float32) {
+	n := 0
+	if hasDPBF16 {
+		n = len(src) &^ 15
+		if n > 0 {
+			toBF16AVX512(&dst[0], &src[0], n)
+		}
+	}
+	for i := n; i < len(src); i++ {
+		dst[i] = f32ToBF16(src[i])
+	}
+}
+
 func dotTailBF16(a []float32, b []uint16) float32 {
 	var s float32
 	for i, v := range a {

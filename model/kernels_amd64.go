@@ -41,7 +41,9 @@ var (
 )
 
 // useKernel selects the matrix kernel: "avx512", "avx2" or "go". It reports
-// whether this CPU has it.
+// whether this CPU has it. (UNMASK_KERNEL also takes "avx512bf16", the
+// default: avx512, and BF16 dot products for BF16 checkpoints; see
+// bf16DotDefault.)
 func useKernel(name string) bool {
 	switch {
 	case name == "avx512" && hasAVX512:
@@ -79,7 +81,10 @@ func tile1(x *float32, w *float32, ldw int, k int, acc *[16]float32) {
 func init() {
 	// UNMASK_KERNEL forces a kernel (for comparisons); otherwise the best
 	// the CPU has.
-	if k := os.Getenv("UNMASK_KERNEL"); k != "" && useKernel(k) {
+	if k := os.Getenv("UNMASK_KERNEL"); k == "avx512bf16" {
+		// The default, where the CPU has it (bf16DotDefault).
+	} else if k != "" && useKernel(k) {
+		bf16DotDefault = false
 		return
 	}
 	if !useKernel("avx512") {
@@ -136,4 +141,30 @@ func siluMul(g, u []float32) {
 		siluMulAVX512(&g[0], &u[0], n)
 	}
 	siluMulRef(g[n:], u[n:])
+}
+
+//go:generate go run gen_dpbf16.go
+
+// The AVX-512 BF16 kernels in kernels_dpbf16_amd64.s (gen_dpbf16.go):
+// BF16 rows of x and w, k a positive multiple of 32.
+
+//go:noescape
+func tile4x4DPBF16(x *uint16, ldx int, w *uint16, ldw int, k int, acc *[16]float32)
+
+//go:noescape
+func tile1x4DPBF16(x *uint16, w *uint16, ldw int, k int, acc *[16]float32)
+
+// toBF16AVX512 rounds n floats (a positive multiple of 16) to BF16.
+//
+//go:noescape
+func toBF16AVX512(dst *uint16, src *float32, n int)
+
+var hasDPBF16 = hasAVX512 && cpu.X86.HasAVX512BF16
+
+func tile4d(x *uint16, ldx int, w *uint16, ldw int, k int, acc *[16]float32) {
+	tile4x4DPBF16(x, ldx, w, ldw, k, acc)
+}
+
+func tile1d(x *uint16, w *uint16, ldw int, k int, acc *[16]float32) {
+	tile1x4DPBF16(x, w, ldw, k, acc)
 }

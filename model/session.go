@@ -48,6 +48,7 @@ type session struct {
 	invFreq []float32   // [headDim/2]
 	scores  []float32   // [threads][chunk][maxCtx+maxBlk] attention weights per worker
 	hf      []float32   // [maxBlk][hidden] final-normed rows that need logits
+	xb      []uint16    // a product's input rows in BF16 (Model.SetBF16Dot)
 	logits  []float32   // [maxBlk][vocab]
 	cands   []candidate // [maxBlk][topK]
 	ents    []float32   // [maxBlk]
@@ -127,6 +128,9 @@ func (m *Model) NewSession(opts engine.SessionOptions) (engine.Session, error) {
 	s.scores = make([]float32, threads*s.chunk*total)
 	s.vnew = make([]float32, s.chunk*s.kvd)
 	s.hf = make([]float32, s.maxBlk*c.Hidden)
+	if m.dot {
+		s.xb = make([]uint16, max(s.chunk, s.maxBlk)*max(c.Hidden, s.qd, c.Intermediate))
+	}
 	s.logits = make([]float32, s.maxBlk*c.Vocab)
 	s.cands = make([]candidate, s.maxBlk*s.topK)
 	s.ents = make([]float32, s.maxBlk)
@@ -148,7 +152,7 @@ func (s *session) Bytes() int64 {
 	for _, b := range [][]float32{s.x, s.q, s.xn, s.att, s.tmp, s.vnew, s.gate, s.up, s.cos, s.sin, s.scores, s.hf, s.logits, s.ents} {
 		n += int64(cap(b)) * 4
 	}
-	return n + int64(cap(s.cands))*8
+	return n + int64(cap(s.cands))*8 + int64(cap(s.xb))*2
 }
 
 func (s *session) Tokens() []int32 { return s.tokens }
@@ -361,14 +365,20 @@ func (s *session) forward(ctx context.Context, p0, T int, causal bool, outFrom, 
 }
 
 // linear computes y = x W^T + b for n rows, split over the pool by output
-// columns.
+// columns. With BF16 dot products (Model.SetBF16Dot) the rows are rounded
+// to BF16 once, here, and every part multiplies those.
 func (s *session) linear(y, x []float32, l *linear, n int) {
 	s.mm = mmJob{y: y, x: x, l: l, T: n}
+	if s.m.dot {
+		s.mm.xb = s.xb[:n*l.in]
+		roundBF16(s.mm.xb, x[:n*l.in])
+	}
 	s.pool.parallel(l.out, 16, &s.mm)
 }
 
 type mmJob struct {
 	y, x []float32
+	xb   []uint16 // x in BF16, for BF16 dot products
 	l    *linear
 	T    int
 }
@@ -377,7 +387,9 @@ func (j *mmJob) run(_, lo, hi int) {
 	if lo >= hi {
 		return
 	}
-	if j.l.wb != nil {
+	if j.xb != nil {
+		matmulDot(j.y, j.l.out, j.xb, j.l.in, j.l.wb, j.l.in, j.l.b, j.T, j.l.in, lo, hi)
+	} else if j.l.wb != nil {
 		matmulBF16(j.y, j.l.out, j.x, j.l.in, j.l.wb, j.l.in, j.l.b, j.T, j.l.in, lo, hi)
 	} else {
 		matmul(j.y, j.l.out, j.x, j.l.in, j.l.w, j.l.in, j.l.b, j.T, j.l.in, lo, hi)

@@ -114,6 +114,22 @@ func (w *Weights) BF16(name string, shape ...int) ([]uint16, error) {
 	return out, nil
 }
 
+// storedBF16 reports whether every tensor of the checkpoint is stored in
+// BF16: its weights then lose nothing as BF16 (Model.SetBF16Dot).
+func (w *Weights) storedBF16() bool {
+	if len(w.files) == 0 {
+		return false
+	}
+	for _, f := range w.files {
+		for _, t := range f.tensors {
+			if t.DType != dtBF16 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // lookup finds a tensor and checks its shape.
 func (w *Weights) lookup(name string, shape []int) (*stFile, *tensorInfo, error) {
 	if w.files == nil {
