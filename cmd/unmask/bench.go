@@ -72,6 +72,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 10, "denoise steps timed (the median is reported)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	bf16 := fs.Bool("bf16", false, "keep weights in BF16 and multiply in place (AVX-512; half the memory)")
+	dot := fs.Bool("bf16dot", false, "BF16 weights and BF16 dot products (AVX-512 BF16; what the other commands run a BF16 checkpoint on where the CPU has them); with --model the default for a BF16 checkpoint, unless UNMASK_KERNEL names another kernel")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -108,11 +109,23 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	defer m.Close()
 	m.SetThreads(*threads)
 	kernel := model.KernelName()
-	if *bf16 {
+	switch {
+	case *dot:
+		if err := m.SetBF16Dot(true); err != nil {
+			return err
+		}
+	case *bf16:
 		if err := m.UseBF16(); err != nil {
 			return err
 		}
 		kernel += "-bf16"
+	case *dir != "":
+		if _, err := m.UseFastest(); err != nil {
+			return err
+		}
+	}
+	if m.BF16Dot() {
+		kernel += "-bf16dot"
 	}
 	info := m.Info()
 	s, err := m.NewSession(engine.SessionOptions{MaxContext: *ctxLen, MaxBlock: *block})

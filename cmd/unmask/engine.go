@@ -124,7 +124,7 @@ func openEngineBackend(f engineFlags) (engine.Backend, *tokenizer.Tokenizer, err
 		// reading them (spareProc).
 		workers := spareProc()
 		if f.model == "" {
-			m, tok, err := model.Open("")
+			m, tok, err := openModel("")
 			if err != nil {
 				return nil, nil, err
 			}
@@ -137,6 +137,10 @@ func openEngineBackend(f engineFlags) (engine.Backend, *tokenizer.Tokenizer, err
 		}
 		m, err := model.Load(f.model)
 		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := m.UseFastest(); err != nil {
+			m.Close()
 			return nil, nil, err
 		}
 		m.SetThreads(workers)

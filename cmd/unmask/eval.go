@@ -14,7 +14,6 @@ import (
 	"github.com/unmask/unmask/completion"
 	"github.com/unmask/unmask/eval"
 	"github.com/unmask/unmask/infill"
-	"github.com/unmask/unmask/model"
 )
 
 func init() {
@@ -121,7 +120,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	case "lookup":
 		fill = eval.Lookup
 	case "":
-		m, tok, err := model.Open(*dir)
+		m, tok, err := openModel(*dir)
 		if err != nil {
 			return err
 		}

@@ -16,7 +16,6 @@ import (
 	"github.com/unmask/unmask/engine"
 	"github.com/unmask/unmask/eval"
 	"github.com/unmask/unmask/infill"
-	"github.com/unmask/unmask/model"
 )
 
 func init() {
@@ -93,7 +92,7 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 			}
 			cases = append(cases, cs...)
 		}
-		m, tok, err := model.Open(*dir)
+		m, tok, err := openModel(*dir)
 		if err != nil {
 			return err
 		}
@@ -129,7 +128,7 @@ func runInfill(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m, tok, err := model.Open(*dir)
+	m, tok, err := openModel(*dir)
 	if err != nil {
 		return err
 	}

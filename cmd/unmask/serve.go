@@ -18,6 +18,7 @@ import (
 	"github.com/unmask/unmask/infill"
 	"github.com/unmask/unmask/lsp"
 	"github.com/unmask/unmask/model"
+	"github.com/unmask/unmask/tokenizer"
 )
 
 func init() {
@@ -102,6 +103,22 @@ var spare struct {
 	workers int
 }
 
+// openModel opens a checkpoint folder ("" = the embedded default) on the
+// CPU engine's fastest arithmetic for it (model.UseFastest: BF16 dot
+// products for a BF16 checkpoint where the CPU has them). Every command
+// that runs a model opens it here.
+func openModel(dir string) (*model.Model, *tokenizer.Tokenizer, error) {
+	m, tok, err := model.Open(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := m.UseFastest(); err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	return m, tok, nil
+}
+
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
@@ -132,7 +149,7 @@ func loadEngine(ctx context.Context, cfg lsp.Config, progress func(uint32, strin
 // completion Filler: `unmask serve` and `unmask complete` share it.
 // Its sessions use threads goroutines each (0: GOMAXPROCS).
 func openFiller(dir string, threads int) (*completion.InfillFiller, error) {
-	m, tok, err := model.Open(dir)
+	m, tok, err := openModel(dir)
 	if errors.Is(err, model.ErrNoDefault) {
 		return nil, fmt.Errorf("this build embeds no default model yet; pass --model DIR, a checkpoint folder with config.json, model.safetensors and tokenizer.json (%w)", err)
 	}
