@@ -274,26 +274,42 @@ func reportFlops(b *testing.B, T, N, K int, cpu0 time.Duration) {
 // block of 33 after 200 cached tokens), the latency a completion pays per
 // forward pass: with predictions at every block position ("all-33"), and
 // at 4 ("rows-4": the LM head, top-k and entropy for those rows only, what
-// a step late in a decode needs), side by side.
+// a step late in a decode needs), on float32 arithmetic and on BF16 dot
+// products, side by side.
 func BenchmarkDenoiseDefault(b *testing.B) {
-	for _, rows := range []int{33, 4} {
-		name := fmt.Sprintf("rows-%d", rows)
-		if rows == 33 {
-			name = "all-33"
+	for _, dot := range []bool{false, true} {
+		for _, rows := range []int{33, 4} {
+			name := fmt.Sprintf("rows-%d", rows)
+			if rows == 33 {
+				name = "all-33"
+			}
+			if dot {
+				if !BF16DotAvailable() {
+					continue
+				}
+				name += "/bf16dot"
+			}
+			b.Run(name, func(b *testing.B) { benchDenoiseDefault(b, rows, dot) })
 		}
-		b.Run(name, func(b *testing.B) { benchDenoiseDefault(b, rows) })
 	}
 }
 
-func benchDenoiseDefault(b *testing.B, rows int) {
+// benchDenoiseDefault times the embedded model on float32 arithmetic, or
+// on BF16 dot products (dot: what the commands run it on, UseFastest).
+func benchDenoiseDefault(b *testing.B, rows int, dot bool) {
 	m, _, err := Open("")
 	if err != nil {
 		b.Skip(err)
+	}
+	defer m.Close()
+	if err := m.SetBF16Dot(dot); err != nil {
+		b.Fatal(err)
 	}
 	s, err := m.NewSession(engine.SessionOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer s.Close()
 	if _, err := s.Prefill(context.Background(), seqTokens(200, 1)); err != nil {
 		b.Fatal(err)
 	}

@@ -417,6 +417,12 @@ func (j *attnJob) run(part, lo, hi int) {
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	total := s.maxCtx + s.maxBlk
 	keysN := j.p0 + j.T // keys visible to the chunk's last row
+	// P V runs over a multiple of 16 positions where the buffers allow:
+	// the kernels take whole vectors, and the padding's probabilities are
+	// zero (cleared below) against values that are finite (the cache is
+	// zeroed when made and holds only computed values), so it adds nothing
+	// and spares a scalar tail per row and column.
+	keysP := min((keysN+15)&^15, total)
 	sc := s.scores[part*s.chunk*total : (part+1)*s.chunk*total]
 	for h := lo; h < hi; h++ {
 		kvh := h / group
@@ -439,10 +445,10 @@ func (j *attnJob) run(part, lo, hi int) {
 			for p := 0; p <= last; p++ {
 				row[p] *= inv
 			}
-			clear(row[last+1:])
+			clear(sc[t*total+last+1 : t*total+keysP])
 		}
 		out := s.att[h*hd:]
-		matmul(out, s.qd, sc, total, j.valsT[kvh*hd*total:], total, nil, j.n, keysN, 0, hd)
+		matmul(out, s.qd, sc, total, j.valsT[kvh*hd*total:], total, nil, j.n, keysP, 0, hd)
 	}
 }
 
