@@ -123,8 +123,8 @@ func (m *Model) UseBF16() error {
 // models are trained; attention, norms and the softmax stay float32. It
 // needs AVX-512 BF16 (BF16DotAvailable). SetBF16Dot(false) goes back to
 // float32 arithmetic (on BF16 weights, if they were made BF16). UseFastest
-// turns it on where it loses nothing of the weights. Call it before
-// NewSession.
+// turns it on where it loses nothing of the weights. Sessions keep the
+// arithmetic they were made with.
 func (m *Model) SetBF16Dot(on bool) error {
 	if !on {
 		m.dot = false

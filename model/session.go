@@ -48,7 +48,9 @@ type session struct {
 	invFreq []float32   // [headDim/2]
 	scores  []float32   // [threads][chunk][maxCtx+maxBlk] attention weights per worker
 	hf      []float32   // [maxBlk][hidden] final-normed rows that need logits
+	dot     bool        // BF16 dot products: the model's SetBF16Dot when the session was made
 	xb      []uint16    // a product's input rows in BF16 (Model.SetBF16Dot)
+	attB    []uint16    // [threads][attBF16Len]: attention's operands in BF16 per worker (SetBF16Dot)
 	logits  []float32   // [maxBlk][vocab]
 	cands   []candidate // [maxBlk][topK]
 	ents    []float32   // [maxBlk]
@@ -128,8 +130,10 @@ func (m *Model) NewSession(opts engine.SessionOptions) (engine.Session, error) {
 	s.scores = make([]float32, threads*s.chunk*total)
 	s.vnew = make([]float32, s.chunk*s.kvd)
 	s.hf = make([]float32, s.maxBlk*c.Hidden)
-	if m.dot {
+	s.dot = m.dot // fixed for the session's life: its buffers follow it
+	if s.dot {
 		s.xb = make([]uint16, max(s.chunk, s.maxBlk)*max(c.Hidden, s.qd, c.Intermediate))
+		s.attB = make([]uint16, threads*s.attBF16Len())
 	}
 	s.logits = make([]float32, s.maxBlk*c.Vocab)
 	s.cands = make([]candidate, s.maxBlk*s.topK)
@@ -152,7 +156,7 @@ func (s *session) Bytes() int64 {
 	for _, b := range [][]float32{s.x, s.q, s.xn, s.att, s.tmp, s.vnew, s.gate, s.up, s.cos, s.sin, s.scores, s.hf, s.logits, s.ents} {
 		n += int64(cap(b)) * 4
 	}
-	return n + int64(cap(s.cands))*8 + int64(cap(s.xb))*2
+	return n + int64(cap(s.cands))*8 + int64(cap(s.xb)+cap(s.attB))*2
 }
 
 func (s *session) Tokens() []int32 { return s.tokens }
@@ -369,7 +373,7 @@ func (s *session) forward(ctx context.Context, p0, T int, causal bool, outFrom, 
 // to BF16 once, here, and every part multiplies those.
 func (s *session) linear(y, x []float32, l *linear, n int) {
 	s.mm = mmJob{y: y, x: x, l: l, T: n}
-	if s.m.dot {
+	if s.dot {
 		s.mm.xb = s.xb[:n*l.in]
 		roundBF16(s.mm.xb, x[:n*l.in])
 	}
@@ -407,8 +411,21 @@ type attnJob struct {
 	causal       bool
 }
 
+// attBF16Len is one worker's share of attB: a chunk of query rows, one
+// key-value head's keys and transposed values, a chunk of probability
+// rows.
+func (s *session) attBF16Len() int {
+	total := s.maxCtx + s.maxBlk
+	hd := s.c.HeadDim
+	return s.chunk*hd + 2*total*hd + s.chunk*total
+}
+
 func (j *attnJob) run(part, lo, hi int) {
 	if lo >= hi {
+		return
+	}
+	if j.s.dot {
+		j.runDot(part, lo, hi)
 		return
 	}
 	s, c := j.s, j.s.c
@@ -449,6 +466,66 @@ func (j *attnJob) run(part, lo, hi int) {
 		}
 		out := s.att[h*hd:]
 		matmul(out, s.qd, sc, total, j.valsT[kvh*hd*total:], total, nil, j.n, keysP, 0, hd)
+	}
+}
+
+// runDot is run on BF16 dot products: queries, keys, probabilities and
+// values are rounded to BF16 before each product (as PyTorch's bf16
+// attention does), the scores and the softmax stay float32. P·V runs over
+// a multiple of 32 positions where the buffers allow (zero probabilities
+// pad it, as in run).
+func (j *attnJob) runDot(part, lo, hi int) {
+	s, c := j.s, j.s.c
+	hd := c.HeadDim
+	group := c.Heads / c.KVHeads
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	total := s.maxCtx + s.maxBlk
+	keysN := j.p0 + j.T
+	keysP := min((keysN+31)&^31, total)
+	sc := s.scores[part*s.chunk*total : (part+1)*s.chunk*total]
+	buf := s.attB[part*s.attBF16Len() : (part+1)*s.attBF16Len()]
+	qb, buf := buf[:s.chunk*hd], buf[s.chunk*hd:]
+	kb, buf := buf[:total*hd], buf[total*hd:]
+	vb, pb := buf[:total*hd], buf[total*hd:]
+	prev := -1
+	for h := lo; h < hi; h++ {
+		kvh := h / group
+		if kvh != prev {
+			for p := 0; p < keysN; p++ {
+				roundBF16(kb[p*hd:(p+1)*hd], j.keys[p*s.kvd+kvh*hd:p*s.kvd+(kvh+1)*hd])
+			}
+			for i := 0; i < hd; i++ {
+				row := j.valsT[(kvh*hd+i)*total:]
+				roundBF16(vb[i*keysP:(i+1)*keysP], row[:keysP])
+			}
+			prev = kvh
+		}
+		for t := 0; t < j.n; t++ {
+			o := (j.r0+t)*s.qd + h*hd
+			roundBF16(qb[t*hd:(t+1)*hd], s.q[o:o+hd])
+		}
+		matmulDot(sc, total, qb, hd, kb, hd, nil, j.n, hd, 0, keysN)
+		for t := 0; t < j.n; t++ {
+			row := sc[t*total : t*total+keysN]
+			last := keysN - 1
+			if j.causal {
+				last = j.p0 + j.r0 + t
+			}
+			mx := float32(math.Inf(-1))
+			for p := 0; p <= last; p++ {
+				row[p] *= scale
+				if row[p] > mx {
+					mx = row[p]
+				}
+			}
+			inv := 1 / expShift(row[:last+1], mx)
+			for p := 0; p <= last; p++ {
+				row[p] *= inv
+			}
+			clear(sc[t*total+last+1 : t*total+keysP])
+			roundBF16(pb[t*keysP:(t+1)*keysP], sc[t*total:t*total+keysP])
+		}
+		matmulDot(s.att[h*hd:], s.qd, pb, keysP, vb, keysP, nil, j.n, keysP, 0, hd)
 	}
 }
 
