@@ -32,6 +32,9 @@ echo "| engine | threads | prefill tokens/s | prefill CPU s | denoise step ms | 
 echo "|---|---|---|---|---|---|"
 "$bin" bench "${common[@]}" 2>/dev/null | row "unmask (Go, fp32)"
 "$bin" bench "${common[@]}" --bf16 2>/dev/null | row "unmask (Go, bf16 weights)"
+if "$bin" bench --shape default --context 8 --steps 1 --prefill-runs 1 --bf16dot >/dev/null 2>&1; then # the CPU has AVX-512 BF16
+	"$bin" bench "${common[@]}" --bf16dot 2>/dev/null | row "unmask (Go, bf16 dot products)"
+fi
 "$py" model/bench/torch_bench.py "${common[@]}" --dtype float32 | row "PyTorch $("$py" -c 'import torch; print(torch.__version__)') fp32"
 "$py" model/bench/torch_bench.py "${common[@]}" --dtype bfloat16 | row "PyTorch bf16"
 echo "end $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
