@@ -46,21 +46,7 @@ func matmul(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int, b 
 					}
 				}
 			}
-			if b != nil {
-				bb := b[n : n+4 : n+4]
-				for i := 0; i < 16; i += 4 {
-					acc[i] += bb[0]
-					acc[i+1] += bb[1]
-					acc[i+2] += bb[2]
-					acc[i+3] += bb[3]
-				}
-			}
-			for i := 0; i < 4; i++ {
-				o := (t+i)*ldy + n
-				yr := y[o : o+4 : o+4]
-				a := acc[i*4 : i*4+4 : i*4+4]
-				yr[0], yr[1], yr[2], yr[3] = a[0], a[1], a[2], a[3]
-			}
+			putTile(y, ldy, t, n, &acc, b)
 		}
 		for ; t < T; t++ {
 			tile1(&x[t*ldx], &w[n*ldw], ldw, kv, &acc)
@@ -78,6 +64,26 @@ func matmul(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int, b 
 	}
 	if n < hi {
 		matmulRef(y, ldy, x, ldx, w, ldw, b, T, K, n, hi)
+	}
+}
+
+// putTile stores a 4×4 tile of products, plus the bias b (nil: none), at
+// rows t..t+3 and columns n..n+3 of y: the fast products' common end.
+func putTile(y []float32, ldy, t, n int, acc *[16]float32, b []float32) {
+	if b != nil {
+		bb := b[n : n+4 : n+4]
+		for i := 0; i < 16; i += 4 {
+			acc[i] += bb[0]
+			acc[i+1] += bb[1]
+			acc[i+2] += bb[2]
+			acc[i+3] += bb[3]
+		}
+	}
+	for i := 0; i < 4; i++ {
+		o := (t+i)*ldy + n
+		yr := y[o : o+4 : o+4]
+		a := acc[i*4 : i*4+4 : i*4+4]
+		yr[0], yr[1], yr[2], yr[3] = a[0], a[1], a[2], a[3]
 	}
 }
 
@@ -120,21 +126,7 @@ func matmulBF16(y []float32, ldy int, x []float32, ldx int, w []uint16, ldw int,
 					}
 				}
 			}
-			if b != nil {
-				bb := b[n : n+4 : n+4]
-				for i := 0; i < 16; i += 4 {
-					acc[i] += bb[0]
-					acc[i+1] += bb[1]
-					acc[i+2] += bb[2]
-					acc[i+3] += bb[3]
-				}
-			}
-			for i := 0; i < 4; i++ {
-				o := (t+i)*ldy + n
-				yr := y[o : o+4 : o+4]
-				a := acc[i*4 : i*4+4 : i*4+4]
-				yr[0], yr[1], yr[2], yr[3] = a[0], a[1], a[2], a[3]
-			}
+			putTile(y, ldy, t, n, &acc, b)
 		}
 		for ; t < T; t++ {
 			tile1b(&x[t*ldx], &w[n*ldw], ldw, kv, &acc)
@@ -201,21 +193,7 @@ func matmulDot(y []float32, ldy int, x []uint16, ldx int, w []uint16, ldw int, b
 					}
 				}
 			}
-			if b != nil {
-				bb := b[n : n+4 : n+4]
-				for i := 0; i < 16; i += 4 {
-					acc[i] += bb[0]
-					acc[i+1] += bb[1]
-					acc[i+2] += bb[2]
-					acc[i+3] += bb[3]
-				}
-			}
-			for i := 0; i < 4; i++ {
-				o := (t+i)*ldy + n
-				yr := y[o : o+4 : o+4]
-				a := acc[i*4 : i*4+4 : i*4+4]
-				yr[0], yr[1], yr[2], yr[3] = a[0], a[1], a[2], a[3]
-			}
+			putTile(y, ldy, t, n, &acc, b)
 		}
 		for ; t < T; t++ {
 			tile1d(&x[t*ldx], &w[n*ldw], ldw, kv, &acc)

@@ -411,6 +411,28 @@ type attnJob struct {
 	causal       bool
 }
 
+// softmax turns the chunk's row t of scores (row[:keysN], scaled by
+// scale) into attention weights over the positions it may see, and zeroes
+// the rest of row (padding past keysN included).
+func (j *attnJob) softmax(row []float32, t, keysN int, scale float32) {
+	last := keysN - 1
+	if j.causal {
+		last = j.p0 + j.r0 + t
+	}
+	mx := float32(math.Inf(-1))
+	for p := 0; p <= last; p++ {
+		row[p] *= scale
+		if row[p] > mx {
+			mx = row[p]
+		}
+	}
+	inv := 1 / expShift(row[:last+1], mx)
+	for p := 0; p <= last; p++ {
+		row[p] *= inv
+	}
+	clear(row[last+1:])
+}
+
 // attBF16Len is one worker's share of attB: a chunk of query rows, one
 // key-value head's keys and transposed values, a chunk of probability
 // rows.
@@ -446,23 +468,7 @@ func (j *attnJob) run(part, lo, hi int) {
 		q := s.q[j.r0*s.qd+h*hd:]
 		matmul(sc, total, q, s.qd, j.keys[kvh*hd:], s.kvd, nil, j.n, hd, 0, keysN)
 		for t := 0; t < j.n; t++ {
-			row := sc[t*total : t*total+keysN]
-			last := keysN - 1
-			if j.causal {
-				last = j.p0 + j.r0 + t
-			}
-			mx := float32(math.Inf(-1))
-			for p := 0; p <= last; p++ {
-				row[p] *= scale
-				if row[p] > mx {
-					mx = row[p]
-				}
-			}
-			inv := 1 / expShift(row[:last+1], mx)
-			for p := 0; p <= last; p++ {
-				row[p] *= inv
-			}
-			clear(sc[t*total+last+1 : t*total+keysP])
+			j.softmax(sc[t*total:t*total+keysP], t, keysN, scale)
 		}
 		out := s.att[h*hd:]
 		matmul(out, s.qd, sc, total, j.valsT[kvh*hd*total:], total, nil, j.n, keysP, 0, hd)
@@ -506,23 +512,7 @@ func (j *attnJob) runDot(part, lo, hi int) {
 		}
 		matmulDot(sc, total, qb, hd, kb, hd, nil, j.n, hd, 0, keysN)
 		for t := 0; t < j.n; t++ {
-			row := sc[t*total : t*total+keysN]
-			last := keysN - 1
-			if j.causal {
-				last = j.p0 + j.r0 + t
-			}
-			mx := float32(math.Inf(-1))
-			for p := 0; p <= last; p++ {
-				row[p] *= scale
-				if row[p] > mx {
-					mx = row[p]
-				}
-			}
-			inv := 1 / expShift(row[:last+1], mx)
-			for p := 0; p <= last; p++ {
-				row[p] *= inv
-			}
-			clear(sc[t*total+last+1 : t*total+keysP])
+			j.softmax(sc[t*total:t*total+keysP], t, keysN, scale)
 			roundBF16(pb[t*keysP:(t+1)*keysP], sc[t*total:t*total+keysP])
 		}
 		matmulDot(s.att[h*hd:], s.qd, pb, keysP, vb, keysP, nil, j.n, keysP, 0, hd)
