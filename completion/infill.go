@@ -64,9 +64,21 @@ func (f *InfillFiller) Fill(ctx context.Context, req FillRequest) (FillResult, e
 		Prefill: res.Stats.Prefill, Denoise: res.Stats.Denoise}, nil
 }
 
-// ContextLimit implements ContextLimiter: the model's window less the
-// middle's first block and the FIM layout's special tokens.
+// ContextLimit implements ContextLimiter: the prefix and suffix tokens the
+// decoder keeps beside a middle of maxTokens (infill.Decoder.ContextBudget),
+// so that the window, cut on line and syntax boundaries, is never trimmed
+// again by the decoder. (Until 2026-11-29 it reserved one block, not the
+// whole middle: the embedded model's windows were cut to a budget of 251 tokens
+// and the decoder trimmed them to 188 from the left, mid-line, moving that
+// cut every few keystrokes and with it the session's cache.)
 func (f *InfillFiller) ContextLimit(maxTokens int) int {
+	s := infill.DefaultSettings()
+	if maxTokens > 0 {
+		s.MaxTokens = maxTokens
+	}
+	if n, err := f.Decoder.ContextBudget(s); err == nil {
+		return n
+	}
 	info := f.Backend.Info()
 	block := info.BlockSize
 	if block <= 0 {

@@ -69,6 +69,48 @@ func (r *run) fitMiddle(specials int, reserve func(maxTokens int) int) (int, err
 	return budget, nil
 }
 
+// layoutRoom returns what a layout puts around prefix and suffix: its
+// special tokens, and the room a middle of m tokens takes with its block
+// (context-causal: the finished tokens, one block and its anchor;
+// bidirectional: the masks, at least MiddleLength, and the anchor).
+func layoutRoom(info engine.Info, s Settings) (specials int, reserve func(m int) int) {
+	if info.Attention == engine.Bidirectional {
+		L := s.MiddleLength
+		if L == 0 {
+			L = s.BlockSize
+		}
+		specials = 1 // the EOS after the suffix
+		if info.BOSID != engine.NoToken {
+			specials++
+		}
+		anchor := 0
+		if info.Shift {
+			anchor = 1
+		}
+		return specials, func(m int) int { return max(m, L) + anchor }
+	}
+	B := s.BlockSize
+	return 3, func(m int) int { return m + B + 1 }
+}
+
+// ContextBudget returns how many prefix and suffix tokens Infill keeps for
+// settings s on the decoder's checkpoint before it trims (see Context
+// budget in the package comment): a caller that cuts its text to this
+// many tokens is never trimmed, so its own cut, on line and syntax
+// boundaries, is the one the model sees.
+func (d *Decoder) ContextBudget(s Settings) (int, error) {
+	if d == nil || d.b == nil {
+		return 0, errors.New("infill: decoder has no backend")
+	}
+	info := d.b.Info()
+	s, err := normalize(s, info)
+	if err != nil {
+		return 0, err
+	}
+	r := &run{info: info, s: s}
+	return r.fitMiddle(layoutRoom(info, s))
+}
+
 // contextCausal decodes with our layout (see the package comment). Plain
 // causal checkpoints take the same layout with one position per step.
 func (r *run) contextCausal(ctx context.Context) (Result, error) {
@@ -79,7 +121,7 @@ func (r *run) contextCausal(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("%w: %s has no FIM tokens", ErrCheckpoint, info.Name)
 	}
 	B := r.s.BlockSize
-	budget, err := r.fitMiddle(3, func(m int) int { return m + B + 1 })
+	budget, err := r.fitMiddle(layoutRoom(info, r.s))
 	if err != nil {
 		return Result{}, err
 	}
@@ -167,15 +209,11 @@ func (r *run) bidirectional(ctx context.Context) (Result, error) {
 	if L == 0 {
 		L = r.s.BlockSize
 	}
-	specials := 1 // the EOS after the suffix
-	if info.BOSID != engine.NoToken {
-		specials++
-	}
 	anchor := 0
 	if info.Shift {
 		anchor = 1
 	}
-	budget, err := r.fitMiddle(specials, func(m int) int { return max(m, L) + anchor })
+	budget, err := r.fitMiddle(layoutRoom(info, r.s))
 	if err != nil {
 		return Result{}, err
 	}

@@ -292,3 +292,33 @@ func TestDraftAfter(t *testing.T) {
 		t.Errorf("DraftAfter(ab).Steps = %v, want [3 0 1 1]", got.Steps)
 	}
 }
+
+// ContextBudget is the budget Infill trims to: a context of that many
+// tokens is kept whole, one more is trimmed, on both layouts.
+func TestContextBudget(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		info engine.Info
+	}{
+		{"context-causal", ourInfo(4)},
+		{"bidirectional", dreamInfo(4)},
+	} {
+		tt.info.MaxContext = 64
+		set := settings(func(s *Settings) { s.MaxTokens = 8 })
+		budget, err := newDecoder(&fakeBackend{info: tt.info}, byteCodec{}).ContextBudget(set)
+		if err != nil || budget <= 0 {
+			t.Fatalf("%s: ContextBudget = %d, %v", tt.name, budget, err)
+		}
+		for _, n := range []int{budget, budget + 1} {
+			script := table([]dist{d1('z', 0.95), d1(tEOS, 0.95), d1(tEOS, 0.95), d1(tEOS, 0.95)})
+			b := &fakeBackend{info: tt.info, script: script}
+			prefix := strings.Repeat("p", n-n/4)
+			suffix := strings.Repeat("s", n/4)
+			res, _ := decode(t, b, Request{Prefix: prefix, Suffix: suffix, Settings: set})
+			t.Logf("%s: budget %d, context %d, trimmed %d", tt.name, budget, n, res.Stats.Trimmed)
+			if (res.Stats.Trimmed > 0) != (n > budget) {
+				t.Errorf("%s: %d context tokens against a budget of %d: %d trimmed", tt.name, n, budget, res.Stats.Trimmed)
+			}
+		}
+	}
+}
