@@ -136,7 +136,9 @@ func benchServer(b *testing.B, dir, src string, line0, trigger int) {
 	c.Notify("exit", nil)
 }
 
-// benchInProcess is BenchmarkInlineCompletion's in-process reference.
+// benchInProcess is BenchmarkInlineCompletion's in-process reference. Beside
+// the latency it reports the forward passes, the context tokens prefilled
+// (not reused from the session's KV cache) and the prefill time a request.
 func benchInProcess(b *testing.B, dir, src string, line0 int, lookup bool) {
 	f, err := openFiller(dir, 0)
 	if err != nil {
@@ -147,6 +149,8 @@ func benchInProcess(b *testing.B, dir, src string, line0 int, lookup bool) {
 	doc := completion.NewDocument("file:///bench/server.go", "go", 1, src)
 	defer doc.Close()
 	var samples []time.Duration
+	var fw, fresh int
+	var pre time.Duration
 	v := int32(1)
 	l := uint32(line0)
 	for b.Loop() {
@@ -159,14 +163,21 @@ func benchInProcess(b *testing.B, dir, src string, line0 int, lookup bool) {
 		s := completion.DefaultSettings()
 		s.NoLookup = !lookup
 		start := time.Now()
-		if _, err := e.Complete(context.Background(), completion.Request{Doc: doc,
+		res, err := e.Complete(context.Background(), completion.Request{Doc: doc,
 			Position: completion.Position{Line: l, Character: 1}, Encoding: completion.UTF16,
-			Settings: s}); err != nil {
+			Settings: s})
+		if err != nil {
 			b.Fatal(err)
 		}
 		samples = append(samples, time.Since(start))
+		fw += res.Fill.Forwards
+		fresh += res.Fill.ContextTokens - res.Fill.Reused
+		pre += res.Fill.Prefill
 	}
 	p50, p95 := percentiles(samples)
 	b.ReportMetric(p50, "p50-ms")
 	b.ReportMetric(p95, "p95-ms")
+	b.ReportMetric(float64(fw)/float64(len(samples)), "forwards/op")
+	b.ReportMetric(float64(fresh)/float64(len(samples)), "prefilled/op")
+	b.ReportMetric(float64(pre.Microseconds())/1000/float64(len(samples)), "prefill-ms/op")
 }
