@@ -2,38 +2,39 @@ package completion
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	sitter "github.com/smacker/go-tree-sitter"
 )
 
-// syntaxErrors counts the ERROR and MISSING nodes of src parsed by p; ok
-// is false when the parse fails.
-func syntaxErrors(p *sitter.Parser, src string) (int, bool) {
+// SyntaxErrors counts the ERROR and MISSING nodes of src parsed by p (a
+// parser with its language set): what trimToSyntax and the evaluation's
+// parse rate compare.
+func SyntaxErrors(p *sitter.Parser, src string) (int, error) {
 	tree, err := p.ParseCtx(context.Background(), nil, []byte(src))
-	if err != nil || tree == nil {
-		return 0, false
+	if err != nil {
+		return 0, err
+	}
+	if tree == nil {
+		return 0, errors.New("completion: parse gave no tree")
 	}
 	defer tree.Close()
-	root := tree.RootNode()
-	if !root.HasError() {
-		return 0, true
-	}
 	n := 0
 	var walk func(*sitter.Node)
 	walk = func(nd *sitter.Node) {
 		if nd.IsError() || nd.IsMissing() {
 			n++
 		}
-		if !nd.HasError() {
+		if !nd.HasError() { // no error node below: tree-sitter keeps the count
 			return
 		}
 		for i := range int(nd.ChildCount()) {
 			walk(nd.Child(i))
 		}
 	}
-	walk(root)
-	return n, true
+	walk(tree.RootNode())
+	return n, nil
 }
 
 // trimToSyntax drops the last lines of a multi-line answer that break
@@ -64,11 +65,11 @@ func trimToSyntax(languageID string, w Window, text string) string {
 	defer p.Close()
 	p.SetLanguage(get())
 	p.SetOperationLimit(parseLimit)
-	base, ok := syntaxErrors(p, w.Prefix+w.Suffix)
-	if !ok {
+	base, err := SyntaxErrors(p, w.Prefix+w.Suffix)
+	if err != nil {
 		return text
 	}
-	if n, ok := syntaxErrors(p, w.Prefix+text+w.Suffix); !ok || n <= base {
+	if n, err := SyntaxErrors(p, w.Prefix+text+w.Suffix); err != nil || n <= base {
 		return text
 	}
 	for i := strings.LastIndexByte(text, '\n'); i > 0; i = strings.LastIndexByte(text[:i], '\n') {
@@ -76,7 +77,7 @@ func trimToSyntax(languageID string, w Window, text string) string {
 		if strings.TrimSpace(cut) == "" {
 			break
 		}
-		if n, ok := syntaxErrors(p, w.Prefix+cut+w.Suffix); ok && n <= base {
+		if n, err := SyntaxErrors(p, w.Prefix+cut+w.Suffix); err == nil && n <= base {
 			return cut
 		}
 	}

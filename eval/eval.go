@@ -25,6 +25,7 @@ import (
 	sitter "github.com/smacker/go-tree-sitter"
 	"github.com/smacker/go-tree-sitter/golang"
 	"github.com/smacker/go-tree-sitter/python"
+	"github.com/unmask/unmask/completion"
 	"github.com/unmask/unmask/infill"
 )
 
@@ -171,28 +172,13 @@ func grammar(lang string) *sitter.Language {
 	return nil
 }
 
-// syntaxErrors counts ERROR and MISSING nodes in src parsed as lang.
+// syntaxErrors counts ERROR and MISSING nodes in src parsed by p, as the
+// language server's post-processing does (completion.SyntaxErrors).
 func syntaxErrors(p *sitter.Parser, src string) (int, error) {
-	tree, err := p.ParseCtx(context.Background(), nil, []byte(src))
+	n, err := completion.SyntaxErrors(p, src)
 	if err != nil {
 		return 0, fmt.Errorf("eval: parse: %w", err)
 	}
-	defer tree.Close()
-	root := tree.RootNode()
-	if !root.HasError() {
-		return 0, nil
-	}
-	n := 0
-	var walk func(*sitter.Node)
-	walk = func(nd *sitter.Node) {
-		if nd.IsError() || nd.IsMissing() {
-			n++
-		}
-		for i := range int(nd.ChildCount()) {
-			walk(nd.Child(i))
-		}
-	}
-	walk(root)
 	return n, nil
 }
 
