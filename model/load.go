@@ -120,7 +120,8 @@ func (m *Model) UseBF16() error {
 // into a float32 per lane), 1.7–2 times the float32 kernel's rate on this
 // project's Zen 4 (BenchmarkMatmulDot). Activations lose their low 16 bits
 // before each product, as under PyTorch's bf16 autocast, which is how our
-// models are trained; attention, norms and the softmax stay float32. It
+// models are trained; attention rounds queries, keys, probabilities and
+// values the same way, and norms, scores and the softmax stay float32. It
 // needs AVX-512 BF16 (BF16DotAvailable). SetBF16Dot(false) goes back to
 // float32 arithmetic (on BF16 weights, if they were made BF16). UseFastest
 // turns it on where it loses nothing of the weights. Sessions keep the
