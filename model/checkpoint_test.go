@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -400,11 +401,36 @@ func TestConfigErrors(t *testing.T) {
 		{`{"model_type":"llama","hidden_size":48,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":6,"vocab_size":97,"max_position_embeddings":8,"rope_scaling":{"type":"yarn","factor":4}}`, `"yarn" is not supported`},
 		{`{"model_type":"qwen2","hidden_size":48,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":6,"vocab_size":97,"max_position_embeddings":8,"eos_token_id":"x"}`, "eos_token_id"},
 		{`{"model_type":"llada","architectures":["LLaDAModelLM"],"d_model":48,"n_heads":6,"n_layers":1,"mlp_hidden_size":8,"vocab_size":97,"max_sequence_length":8,"block_type":"sequential"}`, "block_type"},
+		{`{"model_type":"qwen2","hidden_size":48,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":6,"vocab_size":97,"max_position_embeddings":8,"unmask_languages":["go",""]}`, "unmask_languages"},
+		{`{"model_type":"qwen2","hidden_size":48,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":6,"vocab_size":97,"max_position_embeddings":8,"unmask_languages":["go,python"]}`, "unmask_languages"},
+		{`{"model_type":"qwen2","hidden_size":48,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":6,"vocab_size":97,"max_position_embeddings":8,"unmask_languages":"go"}`, "bad config"},
 	}
 	for _, tc := range cases {
 		_, err := ParseConfig([]byte(tc.config))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrConfig) {
 			t.Errorf("ParseConfig(%q) = %v, want an ErrConfig mentioning %q", tc.config, err, tc.want)
+		}
+	}
+}
+
+// TestConfigLanguages: unmask_languages is read as given; a checkpoint
+// without it (every public one) names none.
+func TestConfigLanguages(t *testing.T) {
+	base := `{"model_type":"qwen2","hidden_size":48,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":6,"vocab_size":97,"max_position_embeddings":8%s}`
+	for _, tc := range []struct {
+		extra string
+		want  []string
+	}{
+		{``, nil},
+		{`,"unmask_languages":["go","python"]`, []string{"go", "python"}},
+		{`,"unmask_languages":[]`, []string{}},
+	} {
+		c, err := ParseConfig([]byte(fmt.Sprintf(base, tc.extra)))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.extra, err)
+		}
+		if !slices.Equal(c.Languages, tc.want) {
+			t.Errorf("%s: Languages %q, want %q", tc.extra, c.Languages, tc.want)
 		}
 	}
 }

@@ -82,6 +82,13 @@ type Config struct {
 	Shift     bool
 	BlockSize int
 
+	// Languages are the LSP languageIds the checkpoint was trained on
+	// (config.json's unmask_languages, ours: ["go", "python"] for the
+	// embedded model); nil when the checkpoint does not say, as public
+	// ones don't. The language server completes only these unless the
+	// user lists languages (completion.Engine.Languages).
+	Languages []string
+
 	MaskID, EOSID, PadID, BOSID           int32
 	FIMPrefixID, FIMMiddleID, FIMSuffixID int32
 }
@@ -137,6 +144,7 @@ type rawConfig struct {
 	UnmaskAttention  *string         `json:"unmask_attention"`
 	UnmaskLogitShift *bool           `json:"unmask_logit_shift"`
 	UnmaskBlockSize  *int            `json:"unmask_block_size"`
+	UnmaskLanguages  []string        `json:"unmask_languages"`
 	MaskTokenID      json.RawMessage `json:"mask_token_id"`
 	EOSTokenID       json.RawMessage `json:"eos_token_id"`
 	PadTokenID       json.RawMessage `json:"pad_token_id"`
@@ -360,6 +368,12 @@ func ParseConfig(data []byte) (Config, error) {
 	if r.UnmaskBlockSize != nil {
 		c.BlockSize = *r.UnmaskBlockSize
 	}
+	for _, l := range r.UnmaskLanguages {
+		if l == "" || strings.ContainsAny(l, " \t\r\n,") {
+			return Config{}, fmt.Errorf("%w: unmask_languages holds %q, want languageIds such as \"go\"", ErrConfig, l)
+		}
+	}
+	c.Languages = r.UnmaskLanguages
 
 	var err error
 	ids := []struct {

@@ -89,6 +89,10 @@ def main():
     ap.add_argument("--golden", default="")
     ap.add_argument("--topk", type=int, default=5)
     ap.add_argument("--ema", action="store_true", help="export the run's moving average of the weights (train.py --ema)")
+    ap.add_argument("--languages", default="",
+                    help="LSP languageIds the model was trained on, comma-separated, for config.json's unmask_languages "
+                         "(the language server completes only these unless told otherwise); default: go, and python "
+                         "when the run drew Python documents (--python-frac > 0)")
     a = ap.parse_args()
     ck = torch.load(a.ckpt, map_location="cpu", weights_only=False)
     cfg = Config(**ck["config"])
@@ -109,6 +113,8 @@ def main():
     conf["unmask_train"] = {"step": ck["step"], "tokens_seen": ck["tokens_seen"], "seed": args["seed"]}
     if a.ema:
         conf["unmask_train"]["weights"] = f"moving average, decay {args['ema']}"
+    langs = a.languages.split(",") if a.languages else ["go"] + (["python"] if args.get("python_frac", 0) > 0 else [])
+    conf["unmask_languages"] = [l.strip() for l in langs if l.strip()]
     json.dump(conf, open(os.path.join(a.out, "config.json"), "w"), indent=1)
     shutil.copy(a.tokenizer, os.path.join(a.out, "tokenizer.json"))
     size = os.path.getsize(os.path.join(a.out, "model.safetensors"))

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/unmask/unmask/engine"
@@ -66,6 +67,11 @@ func TestLogitsMatchPyTorch(t *testing.T) {
 	info := m.Info()
 	if info.Attention != engine.ContextCausal || !info.Shift || info.BlockSize != 32 {
 		t.Errorf("Info() = attention %q shift %v block %d, want context-causal true 32", info.Attention, info.Shift, info.BlockSize)
+	}
+	// Trained on Go and Python only: the language server completes those
+	// unless the user lists others.
+	if l := m.Config().Languages; !slices.Equal(l, []string{"go", "python"}) {
+		t.Errorf("Languages = %q, want go and python", l)
 	}
 	// Float32 arithmetic on the BF16 weights, as PyTorch computed the
 	// golden file: the export's parity, to summation order.
