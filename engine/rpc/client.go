@@ -252,7 +252,7 @@ func (s *clientSession) Prefill(ctx context.Context, tokens []int32) (int, error
 		}
 	}
 	var r prefillResult
-	err := s.c.call(ctx, methodPrefill, prefillParams{Session: s.id, Keep: keep, Tokens: tokens[keep:]}, &r)
+	err := s.c.call(ctx, methodPrefill, prefillParams{Session: s.id, Keep: keep, Tokens: tokens[keep:], Background: engine.Background(ctx)}, &r)
 	if err != nil {
 		s.known = false
 		return 0, err
@@ -271,7 +271,7 @@ func (s *clientSession) Denoise(ctx context.Context, block []int32, from int, ou
 		return engine.ErrClosed
 	}
 	var r denoiseResult
-	if err := s.c.call(ctx, methodDenoise, denoiseParams{Session: s.id, Block: block, From: from, N: len(out)}, &r); err != nil {
+	if err := s.c.call(ctx, methodDenoise, denoiseParams{Session: s.id, Block: block, From: from, N: len(out), Background: engine.Background(ctx)}, &r); err != nil {
 		return err
 	}
 	n, k := len(out), r.K

@@ -24,10 +24,12 @@
 // client whose context ends sends $/cancelRequest with the call's (numeric)
 // id and the engine cancels the running step. Prefill sends only the tokens
 // after the prefix the engine already holds; Denoise returns top-k candidates
-// and entropies (never full logits). The engine's sentinel errors
-// (engine.ErrContextFull, ErrBlockSize, ErrToken, ErrClosed) come back as
-// error codes, so errors.Is works on the client side; a dead connection is
-// ErrUnavailable.
+// and entropies (never full logits). Prefill and Denoise carry
+// engine.WithBackground's mark as it stands when the call is made, so a
+// speculation leaves threads free in the engine process too. The engine's
+// sentinel errors (engine.ErrContextFull, ErrBlockSize, ErrToken, ErrClosed)
+// come back as error codes, so errors.Is works on the client side; a dead
+// connection is ErrUnavailable.
 //
 // # Using it from the language server
 //

@@ -29,7 +29,27 @@ type fakeBackend struct {
 	mu      sync.Mutex
 	gate    chan struct{} // when non-nil, Denoise waits for it (or ctx) after signalling entered
 	entered chan struct{}
-	lastCtx error // ctx.Err() a gated Denoise saw when it returned
+	lastCtx error    // ctx.Err() a gated Denoise saw when it returned
+	marks   []string // "prefill" or "denoise", with " background" when engine.Background(ctx), of each call
+}
+
+// mark records a call and whether its ctx carried engine.WithBackground's mark.
+func (b *fakeBackend) mark(ctx context.Context, method string) {
+	if engine.Background(ctx) {
+		method += " background"
+	}
+	b.mu.Lock()
+	b.marks = append(b.marks, method)
+	b.mu.Unlock()
+}
+
+// takeMarks returns the calls recorded since the last takeMarks.
+func (b *fakeBackend) takeMarks() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	m := b.marks
+	b.marks = nil
+	return m
 }
 
 func newFake(salt uint32) *fakeBackend {
@@ -107,6 +127,7 @@ func (s *fakeSession) check(toks []int32) error {
 
 func (s *fakeSession) Prefill(ctx context.Context, toks []int32) (int, error) {
 	defer s.enter()()
+	s.b.mark(ctx, "prefill")
 	if s.closed {
 		return 0, engine.ErrClosed
 	}
@@ -127,6 +148,7 @@ func (s *fakeSession) Prefill(ctx context.Context, toks []int32) (int, error) {
 
 func (s *fakeSession) Denoise(ctx context.Context, block []int32, from int, out []engine.Prediction) error {
 	defer s.enter()()
+	s.b.mark(ctx, "denoise")
 	if s.closed {
 		return engine.ErrClosed
 	}

@@ -44,9 +44,10 @@ type sessionParams struct {
 // already holds followed by Tokens, so typing sends only what it appended.
 // Keep is 0 when the client does not know what the session holds.
 type prefillParams struct {
-	Session uint64  `json:"session"`
-	Keep    int     `json:"keep"`
-	Tokens  []int32 `json:"tokens"`
+	Session    uint64  `json:"session"`
+	Keep       int     `json:"keep"`
+	Tokens     []int32 `json:"tokens"`
+	Background bool    `json:"background,omitempty"` // engine.Background of the call; see below
 }
 
 type prefillResult struct {
@@ -55,11 +56,23 @@ type prefillResult struct {
 }
 
 type denoiseParams struct {
-	Session uint64  `json:"session"`
-	Block   []int32 `json:"block"`
-	From    int     `json:"from"`
-	N       int     `json:"n"` // predictions wanted: positions from..from+N-1
+	Session    uint64  `json:"session"`
+	Block      []int32 `json:"block"`
+	From       int     `json:"from"`
+	N          int     `json:"n"`                    // predictions wanted: positions from..from+N-1
+	Background bool    `json:"background,omitempty"` // engine.Background of the call; see below
 }
+
+// The background field of prefill and denoise carries engine.WithBackground's
+// mark as engine.Background reported it when the client made the call. The
+// engine calls its backend with the mark, so a CPU engine process runs a
+// speculation on one thread and leaves the others to foreground work, as in
+// process (the CUDA engine ignores it). A call keeps the mark it was sent
+// with, as in process: a promote reaches the engine with the session's next
+// call (each denoise is one forward pass), so it needs no message of its own. The field is omitted when false, so old and
+// new clients and engines interoperate: a call without it runs in the
+// foreground, and an engine that predates it ignores it (JSON decoding skips
+// unknown fields) and runs every call in the foreground.
 
 // denoiseResult holds N predictions of K candidates each, flattened:
 // candidate j of position i is IDs[i*K+j], LogProbs[i*K+j]. float32 values

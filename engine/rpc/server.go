@@ -329,7 +329,7 @@ func (ss *serverSession) prefill(ctx context.Context, p prefillParams) (prefillR
 	// The session's own slice must not be written: build the context in a
 	// buffer of ours.
 	ss.buf = append(append(ss.buf[:0], held[:p.Keep]...), p.Tokens...)
-	reused, err := ss.s.Prefill(ctx, ss.buf)
+	reused, err := ss.s.Prefill(markBackground(ctx, p.Background), ss.buf)
 	if err != nil {
 		return prefillResult{}, err
 	}
@@ -347,7 +347,7 @@ func (ss *serverSession) denoise(ctx context.Context, p denoiseParams) (denoiseR
 		ss.preds = engine.NewPredictions(p.N, ss.topK)
 	}
 	out := ss.preds[:p.N]
-	if err := ss.s.Denoise(ctx, p.Block, p.From, out); err != nil {
+	if err := ss.s.Denoise(markBackground(ctx, p.Background), p.Block, p.From, out); err != nil {
 		return denoiseResult{}, err
 	}
 	k := ss.topK
@@ -360,4 +360,15 @@ func (ss *serverSession) denoise(ctx context.Context, p denoiseParams) (denoiseR
 		r.Entropy[i] = pr.Entropy
 	}
 	return r, nil
+}
+
+// markBackground gives ctx engine.WithBackground's mark when the call came
+// with it. Nothing in the engine promotes it: a call keeps the mark it was
+// sent with (see the background field in protocol.go).
+func markBackground(ctx context.Context, background bool) context.Context {
+	if !background {
+		return ctx
+	}
+	bg, _ := engine.WithBackground(ctx)
+	return bg
 }
