@@ -108,6 +108,10 @@ type Settings struct {
 	// greedy. Alternatives set them; a user's settings leave them 0.
 	Temperature float64
 	Seed        uint64
+	// AnyLanguage completes documents in every language, also those the
+	// model was not trained on (Engine.Languages): the language server
+	// sets it when the user lists the languages to complete.
+	AnyLanguage bool
 }
 
 // DefaultSettings returns the settings used when the client sends none.
@@ -123,6 +127,11 @@ type Engine struct {
 	// beside the document on disk (neighbors.go), after the open ones,
 	// unless Settings.NoFiles.
 	Neighbors *Neighbors
+	// Languages are the languageIds the model was trained on (model.Config's,
+	// from the checkpoint's unmask_languages); a request in another
+	// language is ErrLanguage unless Settings.AnyLanguage. Nil: every
+	// language (public checkpoints do not say).
+	Languages []string
 }
 
 // Forget drops what the engine holds for a closed document.
@@ -188,6 +197,9 @@ var ErrNoFiller = errors.New("completion: no model loaded")
 // its error.
 func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 	start := time.Now()
+	if err := e.languageErr(req.Doc.LanguageID, req.Settings); err != nil {
+		return Result{Language: req.Doc.LanguageID}, err
+	}
 	count, _ := e.Filler.(TokenCounter)
 	budget := req.Settings.ContextTokens
 	if l, ok := e.Filler.(ContextLimiter); ok {
