@@ -13,7 +13,7 @@ import (
 // JavaScript handler), which a user would rather not see. The language
 // server answers such requests with no completion and says why once in
 // its log; a user who lists languages (Settings.AnyLanguage) gets them.
-var ErrLanguage = errors.New("completion: the model was not trained on this language")
+var ErrLanguage = errors.New("completion: not a language the model was trained on")
 
 // languageErr returns ErrLanguage, wrapped with the language and the ones
 // the model knows, when e does not complete documents in languageID.

@@ -121,6 +121,19 @@ func (s *Server) completeOnce(ctx context.Context, uri protocol.DocumentURI, pos
 		return completion.Result{}, ctx.Err()
 	case errors.Is(err, completion.ErrPosition):
 		return completion.Result{}, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "unmask: %v", err)
+	case errors.Is(err, completion.ErrLanguage):
+		// Not a failure: said once per language and model.
+		s.mu.Lock()
+		tell := !model.told[d.LanguageID]
+		if model.told == nil {
+			model.told = map[string]bool{}
+		}
+		model.told[d.LanguageID] = true
+		s.mu.Unlock()
+		if tell {
+			s.logMessage(protocol.MessageTypeInfo, "%v: no completions in %s documents; the setting \"languages\" lists the languages to complete whatever the model knows", err, d.LanguageID)
+		}
+		return completion.Result{}, nil
 	case err != nil:
 		s.stats.failed()
 		s.logMessage(protocol.MessageTypeError, "completion: %v", err)

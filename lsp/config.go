@@ -20,7 +20,7 @@ type Config struct {
 	ContextTokens int      `json:"contextTokens"` // prefix+suffix budget, tokens
 	Schedule      string   `json:"schedule"`      // "confidence" | "count" | "margin" | "entropy"
 	Threshold     float64  `json:"threshold"`     // confidence schedule threshold
-	Languages     []string `json:"languages"`     // languageIds to complete; empty = all
+	Languages     []string `json:"languages"`     // languageIds to complete; empty = those the model was trained on (all for a checkpoint that does not say); "*" = all
 	DebounceMs    int      `json:"debounceMs"`    // wait before running the model; a newer request cancels the wait
 	TimeBudgetMs  int      `json:"timeBudgetMs"`  // decode time limit; the committed text is answered when it runs out
 	Speculate     bool     `json:"speculate"`     // compute the completion after an accepted one in the background
@@ -116,7 +116,7 @@ func (c Config) modelChanged(next Config) bool {
 
 // enabled reports whether completions are on for a languageId.
 func (c Config) enabled(languageID string) bool {
-	return len(c.Languages) == 0 || slices.Contains(c.Languages, languageID)
+	return len(c.Languages) == 0 || slices.Contains(c.Languages, "*") || slices.Contains(c.Languages, languageID)
 }
 
 // settings converts c to completion settings: one answer a request; the
@@ -128,11 +128,14 @@ func (c Config) settings() completion.Settings {
 		Schedule:      c.Schedule,
 		Threshold:     c.Threshold,
 		TimeBudget:    time.Duration(c.TimeBudgetMs) * time.Millisecond,
-		Speculate:     c.Speculate,
-		ColdOnly:      !c.WarmStart,
-		NoLookup:      !c.Lookup,
-		NoFiles:       !c.LookupFiles,
-		NoBody:        !c.BlockBody,
-		Debounce:      time.Duration(c.DebounceMs) * time.Millisecond,
+		// Languages the user listed are completed whatever the model
+		// knows (completion.ErrLanguage).
+		AnyLanguage: len(c.Languages) > 0,
+		Speculate:   c.Speculate,
+		ColdOnly:    !c.WarmStart,
+		NoLookup:    !c.Lookup,
+		NoFiles:     !c.LookupFiles,
+		NoBody:      !c.BlockBody,
+		Debounce:    time.Duration(c.DebounceMs) * time.Millisecond,
 	}
 }

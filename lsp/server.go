@@ -85,6 +85,7 @@ type modelState struct {
 	ready  chan struct{}
 	engine *completion.Engine
 	err    error
+	told   map[string]bool // languageIds whose completion.ErrLanguage was logged (guarded by Server.mu)
 }
 
 // Serve runs a server on r and w until the client sends `exit`, the

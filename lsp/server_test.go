@@ -545,3 +545,48 @@ func TestMenuAlternatives(t *testing.T) {
 		}
 	}
 }
+
+// A model that names the languages it was trained on completes only
+// those, and says once why it does not complete another; the languages
+// the user lists, or "*", are completed whatever the model knows.
+func TestModelLanguages(t *testing.T) {
+	fill := &fakeFiller{text: "x"}
+	h := start(t, Options{Load: func(ctx context.Context, cfg Config, progress func(uint32, string)) (*completion.Engine, error) {
+		return &completion.Engine{Filler: fill, Languages: []string{"go", "python"}}, nil
+	}})
+	h.initialize(`{}`)
+	uri := "file:///a.js"
+	h.open(uri, "javascript", "function f() {\n  \n}\n")
+	ask := func() string {
+		m := h.call("textDocument/inlineCompletion", map[string]any{"textDocument": map[string]any{"uri": uri},
+			"position": map[string]any{"line": 1, "character": 2}, "context": map[string]any{"triggerKind": 2}})
+		if m.Error != nil {
+			t.Fatalf("inlineCompletion: %+v", m.Error)
+		}
+		return string(m.Result)
+	}
+	for range 2 {
+		if got := ask(); got != `{"items":[]}` || fill.calls.Load() != 0 {
+			t.Fatalf("javascript with a go/python model = %s after %d fills, want no items and no fill", got, fill.calls.Load())
+		}
+	}
+	if _, err := h.c.WaitNote(h.ctx, "window/logMessage", `\"javascript\" (it knows go, python)`); err != nil {
+		t.Fatal(err)
+	}
+	told := 0
+	for _, m := range h.c.Notes("window/logMessage") {
+		if strings.Contains(string(m.Params), "javascript") {
+			told++
+		}
+	}
+	if told != 1 {
+		t.Errorf("%d log messages about javascript, want 1", told)
+	}
+	for _, langs := range [][]string{{"javascript"}, {"*"}} {
+		h.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"unmask": map[string]any{"languages": langs}}})
+		calls := fill.calls.Load()
+		if got := ask(); !strings.Contains(got, `"insertText":"x"`) || fill.calls.Load() != calls+1 {
+			t.Errorf("javascript with languages %q = %s, want the model's answer", langs, got)
+		}
+	}
+}

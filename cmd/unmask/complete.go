@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,6 +40,7 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 	files := fs.Bool("files", !def.NoFiles, "the context lookup also searches the files beside FILE on disk (its folder, its extension, newest first), as the language server's lookupFiles does")
 	body := fs.Bool("body", !def.NoBody, "when the completion ends by opening a block the code below has no body for, complete the body too, as the language server's blockBody does")
 	alternatives := fs.Int("alternatives", 1, "ask for up to N different completions, as the server does when ghost text is asked for explicitly; the others follow the first, each after a line \"--- alternative K\" (in --json: \"more\")")
+	anyLanguage := fs.Bool("any-language", false, "complete FILE even when the model was not trained on its language, as the language server does for the languages its \"languages\" setting lists")
 	budget := fs.Duration("budget", def.TimeBudget, "decode time limit, as the language server's timeBudgetMs (0 = none): when it runs out, the completion is what is committed")
 	usage := func() error {
 		fmt.Fprintln(stderr, "usage: unmask complete FILE:LINE:COL [--model DIR] [--max-tokens N] [--budget 500ms] [--open FILE ...] [--json]")
@@ -92,11 +94,14 @@ func runComplete(args []string, stdout, stderr io.Writer) error {
 
 	s := def
 	s.MaxTokens, s.ContextTokens, s.TimeBudget, s.NoBody, s.NoFiles = *maxTokens, *ctxTokens, *budget, !*body, !*files
-	s.Alternatives = *alternatives
+	s.Alternatives, s.AnyLanguage = *alternatives, *anyLanguage
 	// Characters are code points: UTF-32 positions.
 	p := completion.Position{Line: uint32(line - 1), Character: uint32(col - 1)}
-	res, err := (&completion.Engine{Filler: filler, Cache: filler.Cache, Neighbors: &completion.Neighbors{}}).Complete(context.Background(),
-		completion.Request{Doc: doc, Position: p, Encoding: completion.UTF32, Settings: s, Open: open})
+	eng := &completion.Engine{Filler: filler, Cache: filler.Cache, Neighbors: &completion.Neighbors{}, Languages: languagesOf(filler.Backend)}
+	res, err := eng.Complete(context.Background(), completion.Request{Doc: doc, Position: p, Encoding: completion.UTF32, Settings: s, Open: open})
+	if errors.Is(err, completion.ErrLanguage) {
+		return fmt.Errorf("%w; --any-language completes it anyway", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/unmask/unmask/completion"
 	"github.com/unmask/unmask/lsp/lsptest"
 	"github.com/unmask/unmask/model"
 )
@@ -100,6 +101,27 @@ func TestCompleteDefaultModel(t *testing.T) {
 	}
 	if res.Line != 8 || res.Col != 2 || res.Forwards < 1 || !res.Syntax {
 		t.Errorf("complete --json on the default model = %+v", res)
+	}
+}
+
+// The embedded model was trained on Go and Python: in another language
+// complete says so, and --any-language completes anyway.
+func TestCompleteOtherLanguage(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a.js")
+	if err := os.WriteFile(file, []byte("function f(xs) {\n  \n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	err := runComplete([]string{file + ":2:3", "--max-tokens", "4"}, &out, &errOut)
+	if !errors.Is(err, completion.ErrLanguage) || !strings.Contains(err.Error(), `"javascript" (it knows go, python); --any-language`) {
+		t.Fatalf("complete in javascript = %v, want ErrLanguage naming go and python and --any-language", err)
+	}
+	if err := runComplete([]string{file + ":2:3", "--max-tokens", "4", "--any-language", "--json"}, &out, &errOut); err != nil {
+		t.Fatalf("complete --any-language in javascript: %v", err)
+	}
+	var res struct{ Forwards int }
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.Forwards < 1 {
+		t.Errorf("complete --any-language --json printed %q (%v), want the model run", out.String(), err)
 	}
 }
 

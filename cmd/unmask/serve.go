@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/unmask/unmask/completion"
+	"github.com/unmask/unmask/engine"
 	"github.com/unmask/unmask/engine/rpc"
 	"github.com/unmask/unmask/infill"
 	"github.com/unmask/unmask/lsp"
@@ -132,6 +133,7 @@ func loadEngine(ctx context.Context, cfg lsp.Config, progress func(uint32, strin
 	if err != nil {
 		return nil, err
 	}
+	langs := languagesOf(f.Backend)
 	if cfg.Device == "cuda" || cfg.Engine != "" {
 		progress(50, "connecting to the engine")
 		b, err := rpc.Open(ctx, rpc.Config{Device: cfg.Device, Socket: cfg.Engine, Model: cfg.Model}, f.Backend, log)
@@ -142,7 +144,17 @@ func loadEngine(ctx context.Context, cfg lsp.Config, progress func(uint32, strin
 		f.Decoder, f.Backend = infill.New(b, f.Tokenizer()), b
 	}
 	progress(100, "ready")
-	return &completion.Engine{Filler: f, Cache: f.Cache, Neighbors: &completion.Neighbors{}}, nil
+	return &completion.Engine{Filler: f, Cache: f.Cache, Neighbors: &completion.Neighbors{}, Languages: langs}, nil
+}
+
+// languagesOf returns the languages the checkpoint behind b was trained
+// on (model.Config.Languages; nil when it does not say or b is not the
+// CPU engine's).
+func languagesOf(b engine.Backend) []string {
+	if m, ok := b.(interface{ Config() model.Config }); ok {
+		return m.Config().Languages
+	}
+	return nil
 }
 
 // openFiller opens a checkpoint folder ("" = the embedded default) as a

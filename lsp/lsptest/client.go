@@ -212,3 +212,17 @@ func (c *Client) WaitError(ctx context.Context, n int) (Message, error) {
 		}
 	}
 }
+
+// Notes returns the notifications (and server requests) with method
+// received so far.
+func (c *Client) Notes(method string) []Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Message
+	for _, m := range c.notes {
+		if m.Method == method {
+			out = append(out, m)
+		}
+	}
+	return out
+}
