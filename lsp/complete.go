@@ -122,7 +122,8 @@ func (s *Server) completeOnce(ctx context.Context, uri protocol.DocumentURI, pos
 	case errors.Is(err, completion.ErrPosition):
 		return completion.Result{}, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "unmask: %v", err)
 	case errors.Is(err, completion.ErrLanguage):
-		// Not a failure: said once per language and model.
+		// Not a failure: said once per language and model, as a warning
+		// so that clients which log only warnings (Neovim) show it.
 		s.mu.Lock()
 		tell := !model.told[d.LanguageID]
 		if model.told == nil {
@@ -131,7 +132,7 @@ func (s *Server) completeOnce(ctx context.Context, uri protocol.DocumentURI, pos
 		model.told[d.LanguageID] = true
 		s.mu.Unlock()
 		if tell {
-			s.logMessage(protocol.MessageTypeInfo, "%v: no completions in %s documents; the setting \"languages\" lists the languages to complete whatever the model knows", err, d.LanguageID)
+			s.logMessage(protocol.MessageTypeWarning, "%v: no completions in %s documents; the setting \"languages\" lists the languages to complete whatever the model knows", err, d.LanguageID)
 		}
 		return completion.Result{}, nil
 	case err != nil:

@@ -28,12 +28,28 @@ export const serverKeys = [
 
 export type ServerKey = (typeof serverKeys)[number];
 
+// selectorKeys are server settings that the extension also uses itself:
+// "languages" is the client's document selector too, and its default
+// lists every language the extension attaches to. The server gets them
+// only when the user set them, so that by default it completes the
+// languages its model was trained on (the embedded model: Go and Python)
+// and says in the log why not the others.
+export const selectorKeys: readonly ServerKey[] = ['languages'];
+
 // serverSettings returns the server configuration from a settings getter:
 // only the keys the user set (null or undefined means "the server's
-// default", so it is left out and the server keeps its own value).
-export function serverSettings(get: (key: ServerKey) => unknown): Record<string, unknown> {
+// default", so it is left out and the server keeps its own value; for
+// selectorKeys, userSet says whether the value is the user's or the
+// extension's default).
+export function serverSettings(
+  get: (key: ServerKey) => unknown,
+  userSet: (key: ServerKey) => boolean = () => true,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of serverKeys) {
+    if (selectorKeys.includes(k) && !userSet(k)) {
+      continue;
+    }
     const v = get(k);
     if (v === null || v === undefined || (typeof v === 'string' && v.trim() === '')) {
       continue;

@@ -26,7 +26,14 @@ function settings(): vscode.WorkspaceConfiguration {
 
 function currentServerSettings(): Record<string, unknown> {
   const s = settings();
-  return serverSettings((k: ServerKey) => s.get(k));
+  return serverSettings(
+    (k: ServerKey) => s.get(k),
+    (k: ServerKey) => {
+      const i = s.inspect(k);
+      return i !== undefined && [i.globalValue, i.workspaceValue, i.workspaceFolderValue,
+        i.globalLanguageValue, i.workspaceLanguageValue, i.workspaceFolderLanguageValue].some((v) => v !== undefined);
+    },
+  );
 }
 
 function updateStatus(): void {

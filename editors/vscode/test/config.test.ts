@@ -23,6 +23,13 @@ test('serverSettings leaves out unset keys', () => {
   }
 });
 
+test('serverSettings sends languages only when the user set them', () => {
+  const set = { languages: ['go', 'javascript'], maxTokens: 8 };
+  // The extension's default list (its document selector) is not the user's.
+  assert.deepEqual(serverSettings((k) => set[k as keyof typeof set], (k) => k !== 'languages'), { maxTokens: 8 });
+  assert.deepEqual(serverSettings((k) => set[k as keyof typeof set], () => true), set);
+});
+
 test('needsRestart only for the binary path', () => {
   assert.equal(needsRestart((s) => s === 'unmask.path'), true);
   assert.equal(needsRestart((s) => s === 'unmask.maxTokens'), false);
