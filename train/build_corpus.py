@@ -61,7 +61,38 @@ def detect_license(moddir: str):
     return None
 
 
-SKIP_DIRS = {"testdata", "vendor", "__pycache__", "site-packages", "dist-packages", ".git", "node_modules"}
+SKIP_DIRS = {"testdata", "vendor", "_vendor", "__pycache__", "site-packages", "dist-packages", ".git", "node_modules"}
+
+
+# PyPI packages' licenses as their METADATA states them (License-Expression,
+# else the OSI classifier); anything else is skipped and listed.
+PYPI_EXPRESSIONS = {"MIT", "BSD-2-Clause", "BSD-3-Clause", "Apache-2.0", "ISC", "Apache-2.0 AND MIT"}
+PYPI_CLASSIFIERS = {
+    "License :: OSI Approved :: MIT License": "MIT",
+    "License :: OSI Approved :: BSD License": "BSD",
+    "License :: OSI Approved :: Apache Software License": "Apache-2.0",
+    "License :: OSI Approved :: ISC License (ISCL)": "ISC",
+}
+
+
+def pypi_license(pkgdir: str):
+    """The license of an unpacked wheel, from its *.dist-info/METADATA."""
+    for d in sorted(os.listdir(pkgdir)):
+        if not d.endswith(".dist-info"):
+            continue
+        try:
+            meta = open(os.path.join(pkgdir, d, "METADATA"), encoding="utf-8", errors="replace").read()
+        except OSError:
+            return None
+        head = meta.split("\n\n", 1)[0]
+        for line in head.splitlines():
+            if line.startswith("License-Expression:"):
+                expr = line.split(":", 1)[1].strip()
+                return expr if expr in PYPI_EXPRESSIONS else None
+        for line in head.splitlines():
+            if line.startswith("Classifier: License ::"):
+                return PYPI_CLASSIFIERS.get(line.split(":", 1)[1].strip())
+    return None
 
 
 def generated(text: str, lang: str) -> bool:
@@ -148,6 +179,10 @@ def main():
     ap.add_argument("--python-lib", default="/usr/lib/python3.11")
     ap.add_argument("--no-python", action="store_true")
     ap.add_argument("--no-modcache", action="store_true")
+    ap.add_argument("--pypi", default="",
+                    help="a folder of unpacked PyPI wheels (one NAME-VERSION folder each): their permissively licensed "
+                         "Python files go to train-pypi.jsonl / heldout-pypi.jsonl, deduplicated against the other sources, "
+                         "so train.jsonl and heldout.jsonl stay as they are without it")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     goroot = subprocess.check_output(["go", "env", "GOROOT"], text=True).strip()
@@ -176,6 +211,20 @@ def main():
                 skipped[name] = "no recognized permissive license"
                 continue
             walk("mod:" + name, m, "go", ".go", lic, out, stats, seen_exact, seen_near)
+    if args.pypi:
+        # Walked last, so what the Go and stdlib sources hold stays theirs
+        # and a package's copy of stdlib code is a duplicate.
+        extra = {"train": open(os.path.join(args.out, "train-pypi.jsonl"), "w"),
+                 "heldout": open(os.path.join(args.out, "heldout-pypi.jsonl"), "w")}
+        for name in sorted(os.listdir(args.pypi)):
+            pkg = os.path.join(args.pypi, name)
+            lic = pypi_license(pkg)
+            if lic is None:
+                skipped["pypi:" + name] = "no recognized permissive license in METADATA"
+                continue
+            walk("pypi:" + name, pkg, "python", ".py", lic, extra, stats, seen_exact, seen_near)
+        for f in extra.values():
+            f.close()
     for f in out.values():
         f.close()
     summary = {"sources": stats, "skipped_modules": skipped,
@@ -187,9 +236,13 @@ def main():
             tot[k] += s[k]
     print(json.dumps(tot), file=sys.stderr)
     for name, s in stats.items():
-        if not name.startswith("mod:"):
+        if not name.startswith(("mod:", "pypi:")):
             print(name, s["license"], s["files"], s["bytes"], s["heldout_files"], s["dropped"], file=sys.stderr)
     print("modules:", sum(1 for n in stats if n.startswith("mod:")), "skipped:", skipped, file=sys.stderr)
+    if args.pypi:
+        py = [s for n, s in stats.items() if n.startswith("pypi:")]
+        print("pypi packages:", len(py), "files:", sum(s["files"] for s in py), "bytes:", sum(s["bytes"] for s in py),
+              "held out:", sum(s["heldout_files"] for s in py), file=sys.stderr)
 
 
 if __name__ == "__main__":
