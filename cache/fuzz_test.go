@@ -108,6 +108,48 @@ func check(t *testing.T, puts []put, doc, p, suffix, got string, ok bool, scan, 
 	t.Fatalf("Lookup(%q, %q, %q) = %q, which no put completion explains", doc, p, suffix, got)
 }
 
+// FuzzMark drives a Mark of three texts with keystrokes, backspaces and
+// suffix changes and holds Rests to the plain reference model: the Mark's
+// prefix plus characters typed that start one text and are not all of it.
+func FuzzMark(f *testing.F) {
+	f.Add([]byte("\x00\x00\x01\x02\x02\x01"), "ab", "aab", "b\na")
+	f.Add([]byte("\x00\x02\x01\x01\x03\x00\x01\x02"), "\nab", "\nb", "")
+	const alphabet = "ab\n"
+	f.Fuzz(func(t *testing.T, data []byte, a, b, c string) {
+		s := newTestSpans(t, Config{PrefixWindow: 4096})
+		texts := []string{a, b, c}
+		prefix, suffix := "x", ""
+		m := s.Mark(prefix, suffix, texts...)
+		p := prefix
+		for len(data) >= 2 {
+			op, arg := data[0], data[1]
+			data = data[2:]
+			switch op % 3 {
+			case 0: // a keystroke
+				p += string(alphabet[int(arg)%len(alphabet)])
+			case 1: // a backspace
+				if len(p) > 1 {
+					p = p[:len(p)-1]
+				}
+			case 2: // the text after the cursor changes
+				suffix = string(alphabet[int(arg)%len(alphabet)])
+			}
+			got, ok := s.Rests(m, p, suffix)
+			want, matched := make([]string, len(texts)), false
+			for i, text := range texts {
+				rest, _, match := typedThrough(prefix, normalize(text), p)
+				want[i], matched = rest, matched || match && suffix == ""
+			}
+			if !matched {
+				want = nil
+			}
+			if ok != (want != nil) || !slices.Equal(got, want) {
+				t.Fatalf("Rests(%q, %q) of %q = %q, %v, want %q", p, suffix, texts, got, ok, want)
+			}
+		}
+	})
+}
+
 // FuzzSessions holds the session pool to a plain reference model: a list of
 // idle sessions in release order, evicted oldest first while all sessions,
 // checked out ones included, are over the cap.

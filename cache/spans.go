@@ -134,16 +134,11 @@ func (s *Spans) Lookup(doc, prefix, suffix string) (remainder string, ok bool) {
 			continue
 		}
 		// A pinned completion is served however far it was typed through.
-		for k := 0; k < len(pn.text) && k <= len(p); k++ {
-			if !boundary(p, k) || !strings.HasPrefix(pn.text, p[len(p)-k:]) {
-				continue
-			}
-			if s.win.window(p, k) == pn.pwin {
-				s.hits.Add(1)
-				s.pinnedHits.Add(1)
-				s.saved.Add(int64(pn.forwards))
-				return pn.text[k:], true
-			}
+		if k, ok := s.win.typed(p, pn.pwin, pn.text); ok {
+			s.hits.Add(1)
+			s.pinnedHits.Add(1)
+			s.saved.Add(int64(pn.forwards))
+			return pn.text[k:], true
 		}
 	}
 
@@ -217,6 +212,85 @@ func (s *Spans) Put(doc, prefix, suffix, text string, forwards int) {
 		w := s.win.window(ext[:len(p)+k], 0)
 		s.rc.Set(h.key(w), &spanEntry{check: h.check(w), text: text[k:], forwards: forwards}, int64(len(text)-k)+entryOverhead)
 	}
+}
+
+// typed returns how many bytes at the end of p were typed since a context
+// whose prefix window was pwin: the fewest that start on a character
+// boundary, start one of texts without being all of it (none typed: a
+// text is left to serve), and leave pwin as the window before them.
+func (w windows) typed(p, pwin string, texts ...string) (int, bool) {
+	longest := 0
+	for _, t := range texts {
+		longest = max(longest, len(t))
+	}
+	for k := 0; k < longest && k <= len(p); k++ {
+		if !boundary(p, k) {
+			continue
+		}
+		for _, t := range texts {
+			if len(t) > k && strings.HasPrefix(t, p[len(p)-k:]) {
+				if w.window(p, k) == pwin {
+					return k, true
+				}
+				break
+			}
+		}
+	}
+	return 0, false
+}
+
+// A Mark holds completions computed for one context, to be matched as the
+// user types as Lookup matches a document's pinned completion: the same
+// context (fingerprint, windows) with characters typed at the cursor that
+// start one of them. Spans keeps no Marks; a caller that keeps answers of
+// its own for a context (completion's alternatives) holds them. Its strings
+// are copies, so a Mark never holds a whole document alive.
+type Mark struct {
+	fp, pwin, swin string
+	texts          []string
+}
+
+// Mark returns a Mark of texts, computed for the context (prefix, suffix)
+// under the current fingerprint.
+func (s *Spans) Mark(prefix, suffix string, texts ...string) *Mark {
+	m := &Mark{
+		fp:    *s.fp.Load(),
+		pwin:  strings.Clone(s.win.tail(prefix, 0)),
+		swin:  strings.Clone(s.win.head(suffix)),
+		texts: make([]string, len(texts)),
+	}
+	for i, t := range texts {
+		m.texts[i] = strings.Clone(normalize(t))
+	}
+	return m
+}
+
+// Rests returns what remains of m's texts at the context (prefix, suffix)
+// when it is m's context with characters typed, none or some, that start at
+// least one text and are not all of it: rests[i] is texts[i] past them
+// ("\r\n" read as "\n"), or "" where texts[i] does not start with them. ok
+// is false for any other context, and under another fingerprint.
+func (s *Spans) Rests(m *Mark, prefix, suffix string) (rests []string, ok bool) {
+	if m == nil || m.fp != *s.fp.Load() || m.swin != s.win.head(suffix) {
+		return nil, false
+	}
+	longest := 0
+	for _, t := range m.texts {
+		longest = max(longest, len(t))
+	}
+	p := s.win.tail(prefix, longest)
+	k, ok := s.win.typed(p, m.pwin, m.texts...)
+	if !ok {
+		return nil, false
+	}
+	typed := p[len(p)-k:]
+	rests = make([]string, len(m.texts))
+	for i, t := range m.texts {
+		if rest, ok := strings.CutPrefix(t, typed); ok {
+			rests[i] = rest
+		}
+	}
+	return rests, true
 }
 
 // evictDocLocked drops the least recently used document's pins when

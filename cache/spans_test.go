@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -172,6 +173,48 @@ func TestSpansMaxDocs(t *testing.T) {
 	}
 	if _, ok := s.Lookup("c", goPrefix+"c"+"fmt", goSuffix); !ok {
 		t.Errorf("the newest document's pins were dropped")
+	}
+}
+
+// TestMark holds Rests to Lookup's rules for a pinned completion, for a
+// Mark of several texts: the same context plus characters typed that
+// start one of them.
+func TestMark(t *testing.T) {
+	texts := []string{"fmt.Println(x)", "fmt.Printf(x)", "x++"}
+	far := strings.Repeat("// filler line\n", 200) // the prefix runs past PrefixWindow
+	tests := []struct {
+		name           string
+		prefix, suffix string
+		rests          []string // nil: no match
+	}{
+		{"same context", far + goPrefix, goSuffix, texts},
+		{"typed the start of two", far + goPrefix + "fmt.Print", goSuffix, []string{"ln(x)", "f(x)", ""}},
+		{"typed the start of one", far + goPrefix + "fmt.Printl", goSuffix, []string{"n(x)", "", ""}},
+		{"typed all of one and the start of none", far + goPrefix + "x++", goSuffix, nil},
+		{"typed what starts none", far + goPrefix + "y", goSuffix, nil},
+		{"deleted a character", far + goPrefix[:len(goPrefix)-1], goSuffix, nil},
+		{"other suffix", far + goPrefix, "\n\treturn\n}\n", nil},
+		{"edit inside the window", far + strings.Replace(goPrefix, "x := 1", "x := 2", 1), goSuffix, nil},
+		{"edit outside the window", "// FILLER" + far[9:] + goPrefix + "x", goSuffix, []string{"", "", "++"}},
+		{"CRLF prefix", strings.ReplaceAll(far+goPrefix, "\n", "\r\n") + "fmt.Print", goSuffix, []string{"ln(x)", "f(x)", ""}},
+	}
+	s := newTestSpans(t, Config{Fingerprint: "m1"})
+	m := s.Mark(far+goPrefix, goSuffix, texts...)
+	for _, tt := range tests {
+		rests, ok := s.Rests(m, tt.prefix, tt.suffix)
+		if ok != (tt.rests != nil) || !slices.Equal(rests, tt.rests) {
+			t.Errorf("%s: Rests = %q, %v, want %q", tt.name, rests, ok, tt.rests)
+		}
+	}
+	if st := s.Stats(); st.Hits+st.Misses+st.Puts != 0 {
+		t.Errorf("Stats() = %+v after Marks only: want them uncounted", st)
+	}
+	s.SetFingerprint("m2")
+	if rests, ok := s.Rests(m, far+goPrefix, goSuffix); ok {
+		t.Errorf("Rests under another fingerprint = %q, want no match", rests)
+	}
+	if rests, ok := s.Rests(nil, far+goPrefix, goSuffix); ok {
+		t.Errorf("Rests(nil) = %q, want no match", rests)
 	}
 }
 

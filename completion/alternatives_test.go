@@ -3,6 +3,7 @@ package completion
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -169,5 +170,152 @@ func TestAlternativesAfterTypingThrough(t *testing.T) {
 	}
 	if last := f.reqs[len(f.reqs)-1]; !last.Alternative || !strings.HasSuffix(last.Prefix, "\tfmt.Pri") {
 		t.Errorf("last fill: alternative %v, prefix %q; want an alternative's window ending at the cursor", last.Alternative, last.Prefix)
+	}
+}
+
+// Alternatives survive typing through them as the first answer does: a
+// later request whose context is the recorded one plus typed text serves
+// the alternatives that start with it, as their rests, with no fill.
+func TestAlternativesReused(t *testing.T) {
+	c, err := NewCache("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f := &altFiller{lookup: "Println(x)", model: "Printf(x)", sampled: map[uint64]string{1: "Sprint(x)", 2: "Print(x)"}}
+	e := &Engine{Filler: f, Cache: c}
+	doc := NewDocument("file:///alt.go", "go", 1, "package main\n\nfunc f(x int) {\n\tfmt.\n}\n")
+	defer doc.Close()
+	version := int32(1)
+	typeAt := func(line, char uint32, text string) func() {
+		return func() {
+			version++
+			if err := doc.Apply(version, []Change{{Range: &Range{Position{line, char}, Position{line, char}}, Text: text}}, UTF16); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	steps := []struct {
+		name     string
+		edit     func()
+		pos      Position
+		n        int  // Settings.Alternatives
+		selected bool // with a selected item that changes nothing
+		text     string
+		more     []string
+		cached   bool // Result.MoreCached
+		fills    int  // new fills
+	}{
+		{"computed", nil, Position{3, 5}, 3, false, "Println(x)", []string{"Printf(x)", "Sprint(x)"}, false, 4},
+		{"the same position again", nil, Position{3, 5}, 3, false, "Println(x)", []string{"Printf(x)", "Sprint(x)"}, true, 0},
+		{"fewer asked for", nil, Position{3, 5}, 2, false, "Println(x)", []string{"Printf(x)"}, true, 0},
+		{"more asked for than were: computed", nil, Position{3, 5}, 4, false, "Println(x)", []string{"Printf(x)", "Sprint(x)", "Print(x)"}, false, 4},
+		{"typed what the first answer and two alternatives start with", typeAt(3, 5, "Pri"), Position{3, 8}, 4, false,
+			"ntln(x)", []string{"ntf(x)", "nt(x)"}, true, 0},
+		{"typed away from every alternative: none left, none computed", typeAt(3, 8, "ntl"), Position{3, 11}, 4, false,
+			"n(x)", nil, true, 0},
+		{"with a selected item: computed", nil, Position{3, 11}, 4, true, "n(x)", []string{"Printf(x)", "Sprint(x)", "Print(x)"}, false, 4},
+		{"elsewhere: computed", typeAt(3, 11, "\n\tfmt."), Position{4, 5}, 3, false, "Println(x)", []string{"Printf(x)", "Sprint(x)"}, false, 4},
+		// The first answer's miss: a character only an alternative starts
+		// with misses the span cache, and the first answer is decoded
+		// anew; the alternatives still come from the record.
+		{"typed what only an alternative starts with", typeAt(4, 5, "S"), Position{4, 6}, 3, false,
+			"Println(x)", []string{"print(x)"}, true, 1},
+		{"typed what no answer starts with: computed", typeAt(4, 6, "q"), Position{4, 7}, 3, false,
+			"Println(x)", []string{"Printf(x)", "Sprint(x)"}, false, 4},
+		{"the suffix changed: computed", typeAt(5, 0, "// "), Position{4, 7}, 3, false,
+			"Println(x)", []string{"Printf(x)", "Sprint(x)"}, false, 4},
+	}
+	for _, st := range steps {
+		if st.edit != nil {
+			st.edit()
+		}
+		before := len(f.reqs)
+		s := DefaultSettings()
+		s.Alternatives = st.n
+		req := Request{Doc: doc, Position: st.pos, Encoding: UTF16, Settings: s}
+		if st.selected {
+			// The item "" at the cursor: the same context, but a
+			// selected item's answers are not reused.
+			req.Selected = &Selected{Range: Range{st.pos, st.pos}}
+		}
+		res, err := e.Complete(context.Background(), req)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if res.Text != st.text || !slices.Equal(res.More, st.more) || res.MoreCached != st.cached {
+			t.Errorf("%s: answers %q, more %q (cached %v); want %q, %q (cached %v)", st.name, res.Text, res.More, res.MoreCached, st.text, st.more, st.cached)
+		}
+		if n := len(f.reqs) - before; n != st.fills {
+			t.Errorf("%s: %d fills, want %d", st.name, n, st.fills)
+		}
+	}
+	// A closed document's record goes with it.
+	s := DefaultSettings()
+	s.Alternatives = 3
+	text := doc.Text()
+	raw := rawContext(text, strings.Index(text, "Sq")+len("Sq"))
+	if _, ok := c.lookupAlternatives(Request{Doc: doc, Settings: s}, raw, "Println(x)"); !ok {
+		t.Fatalf("no alternatives recorded at the last request's context")
+	}
+	e.Forget(doc.URI)
+	if more, ok := c.lookupAlternatives(Request{Doc: doc, Settings: s}, raw, "Println(x)"); ok {
+		t.Errorf("after Forget: alternatives %q, want none recorded", more)
+	}
+}
+
+// A search for alternatives cut short (here by a failed fill) is not
+// recorded: asking again searches again.
+func TestAlternativesCutShortNotReused(t *testing.T) {
+	c, err := NewCache("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f := &altFiller{lookup: "m := n", model: "x := 1", failSeed: 1}
+	e := &Engine{Filler: f, Cache: c}
+	req := altRequest(t, 3)
+	for i := range 2 {
+		before := len(f.reqs)
+		res, err := e.Complete(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(res.More, []string{"x := 1"}) || res.MoreCached || len(f.reqs)-before < 3 {
+			t.Errorf("request %d: more %q (cached %v) after %d fills; want %q searched for again", i, res.More, res.MoreCached, len(f.reqs)-before, []string{"x := 1"})
+		}
+	}
+}
+
+// TestAlternativesDocs guards the bound on documents with a record: the
+// least recently used one goes.
+func TestAlternativesDocs(t *testing.T) {
+	c, err := NewCache("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	raw := rawContext("package main\n\nfunc f() {\n\t\n}\n", len("package main\n\nfunc f() {\n\t"))
+	req := func(i int) Request {
+		s := DefaultSettings()
+		s.Alternatives = 2
+		return Request{Doc: &Document{URI: fmt.Sprintf("file:///%d.go", i)}, Settings: s}
+	}
+	for i := range altDocs + 1 {
+		if i == altDocs {
+			c.lookupAlternatives(req(0), raw, "a := 1") // 0 is used after 1
+		}
+		c.putAlternatives(req(i), raw, "a := 1", []string{"b := 2"})
+	}
+	if _, ok := c.lookupAlternatives(req(1), raw, "a := 1"); ok {
+		t.Errorf("the least recently used document's record survived past %d documents", altDocs)
+	}
+	for _, i := range []int{0, altDocs} {
+		if more, ok := c.lookupAlternatives(req(i), raw, "a := 1"); !ok || !slices.Equal(more, []string{"b := 2"}) {
+			t.Errorf("document %d: %q, %v; want its record", i, more, ok)
+		}
+	}
+	if len(c.alts) != altDocs {
+		t.Errorf("%d records, want %d", len(c.alts), altDocs)
 	}
 }

@@ -11,11 +11,17 @@ package completion
 //     or out-of-time request left, and leaves its own draft when it is
 //     cancelled or runs out of time;
 //   - the Speculator is told a foreground request began, so background work
-//     yields to it.
+//     yields to it;
+//   - the alternatives last computed in a document (Result.More) are
+//     recorded with the raw context they were computed for, and served,
+//     as Spans serves the first answer, to a request whose context is that
+//     one with text typed that starts them.
 
 import (
 	"context"
+	"math"
 	"strings"
+	"sync"
 
 	"github.com/unmask/unmask/cache"
 	"github.com/unmask/unmask/engine"
@@ -25,7 +31,26 @@ import (
 // A Cache holds one language server's completion caches.
 type Cache struct {
 	c *cache.Caches[*infill.Draft, *pooledSession]
+
+	// mu guards alts and clock.
+	mu    sync.Mutex
+	alts  map[string]*altRecord // by document: the alternatives last computed there
+	clock uint64                // orders alts by last use
 }
+
+// An altRecord is the alternatives computed for one context: its Mark's
+// texts are the first answer, then the alternatives, as inserted.
+type altRecord struct {
+	mark *cache.Mark
+	s    Settings // the request's, Alternatives included
+	used uint64
+}
+
+// altDocs bounds the documents with recorded alternatives, as
+// cache.Config.MaxDocs bounds those with pinned completions: a language
+// server drops a document's record when it is closed (Forget), but a
+// caller that never closes documents must not grow without end.
+const altDocs = 256
 
 // pooledSession is an engine session in the pool: the pool needs Bytes(),
 // which sessions report when they can (the CPU engine's do).
@@ -54,9 +79,13 @@ func NewCache(fingerprint string) (*Cache, error) {
 
 // Forget drops what is cached for a closed document.
 func (c *Cache) Forget(doc string) {
-	if c != nil {
-		c.c.Forget(doc)
+	if c == nil {
+		return
 	}
+	c.c.Forget(doc)
+	c.mu.Lock()
+	delete(c.alts, doc)
+	c.mu.Unlock()
 }
 
 // Stats returns the caches' counters.
@@ -97,6 +126,83 @@ func (c *Cache) put(doc string, w Window, text string, fill FillResult) {
 		return
 	}
 	c.c.Spans.Put(doc, w.Prefix, w.Suffix, text, fill.Forwards)
+}
+
+// putAlternatives records more, the alternatives to first computed for
+// req at its raw context w, as the document's latest. A request with a
+// selected item records none: its answers extend the item, and a later
+// request with another item, or none, must not get them.
+func (c *Cache) putAlternatives(req Request, w Window, first string, more []string) {
+	if c == nil || req.Selected != nil {
+		return
+	}
+	r := &altRecord{mark: c.c.Spans.Mark(w.Prefix, w.Suffix, append([]string{first}, more...)...), s: req.Settings}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.alts == nil {
+		c.alts = make(map[string]*altRecord)
+	}
+	if _, ok := c.alts[req.Doc.URI]; !ok && len(c.alts) >= altDocs {
+		oldest, used := "", uint64(math.MaxUint64)
+		for doc, o := range c.alts {
+			if o.used < used {
+				oldest, used = doc, o.used
+			}
+		}
+		delete(c.alts, oldest)
+	}
+	c.clock++
+	r.used = c.clock
+	c.alts[req.Doc.URI] = r
+}
+
+// lookupAlternatives returns up to req.Settings.Alternatives-1
+// alternatives to first at the raw context w, from the document's record
+// when w is its context with text typed (or none) that starts one of its
+// answers: those that start with the typed text, as their rests, without
+// blanks, first, and repeats. ok is false when there is no such record,
+// when the record was computed with other settings or for fewer answers,
+// and for a request with a selected item (see putAlternatives).
+//
+// Fewer alternatives may be left than were asked for: those the user
+// typed away from are gone, as an editor's filtered menu drops the items
+// that no longer match, and are not computed again.
+func (c *Cache) lookupAlternatives(req Request, w Window, first string) (more []string, ok bool) {
+	if c == nil || req.Selected != nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	r := c.alts[req.Doc.URI]
+	if r != nil {
+		c.clock++
+		r.used = c.clock
+	}
+	c.mu.Unlock()
+	if r == nil || !sameAsk(r.s, req.Settings) {
+		return nil, false
+	}
+	rests, ok := c.c.Spans.Rests(r.mark, w.Prefix, w.Suffix)
+	if !ok {
+		return nil, false
+	}
+	seen := map[string]bool{strings.TrimSpace(first): true, "": true}
+	for _, rest := range rests[1:] {
+		if k := strings.TrimSpace(rest); !seen[k] && len(more) < req.Settings.Alternatives-1 {
+			seen[k] = true
+			more = append(more, rest)
+		}
+	}
+	return more, true
+}
+
+// sameAsk reports whether alternatives computed with settings rec answer a
+// request with settings s: the same settings, at least as many answers.
+func sameAsk(rec, s Settings) bool {
+	if rec.Alternatives < s.Alternatives {
+		return false
+	}
+	rec.Alternatives = s.Alternatives
+	return rec == s
 }
 
 // speculate schedules the completion that follows text once the user

@@ -182,8 +182,12 @@ type Result struct {
 	Body     bool       // Text holds a block's body from a second fill (body.go)
 	// More are other answers for the same Range (Settings.Alternatives),
 	// each different from Text and from one another, in the order found.
-	More    []string
-	Elapsed time.Duration
+	More []string
+	// MoreCached says More came with no forward pass: the rests of the
+	// alternatives computed for an earlier state of this context, which
+	// the text typed since starts (Cache.lookupAlternatives).
+	MoreCached bool
+	Elapsed    time.Duration
 }
 
 // singleLineTokens bounds a mid-line completion, which keeps one line.
@@ -231,9 +235,12 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 			res.Text = snap.selected + rest
 			res.Window = snap.raw
 			if req.Settings.Alternatives > 1 {
-				// Asked for alternatives: they need the window.
-				if w, err := req.Doc.snapshot(req.Position, req.Encoding, req.Selected, budget, count, true); err == nil {
-					res.More = e.alternatives(ctx, req, w, e.lookupTexts(req), rest, start)
+				// The alternatives recorded here, typed through like the
+				// first answer; or else computed, which needs the window.
+				if res.More, res.MoreCached = e.Cache.lookupAlternatives(req, snap.raw, rest); !res.MoreCached {
+					if w, err := req.Doc.snapshot(req.Position, req.Encoding, req.Selected, budget, count, true); err == nil {
+						res.More = e.alternatives(ctx, req, w, e.lookupTexts(req), rest, start)
+					}
 				}
 			}
 			res.Elapsed = time.Since(start)
@@ -260,7 +267,13 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 		return res, fmt.Errorf("completion: %s: %w", req.Doc.URI, err)
 	}
 	if req.Settings.Alternatives > 1 {
-		res.More = e.alternatives(ctx, req, snap, others, text, start)
+		// The span cache missed, yet the alternatives recorded here may
+		// still match: the user typed what only an alternative starts
+		// with (the first answer was decoded anew, as for any miss), or
+		// asked again where the first answer was not cached.
+		if res.More, res.MoreCached = e.Cache.lookupAlternatives(req, snap.raw, text); !res.MoreCached {
+			res.More = e.alternatives(ctx, req, snap, others, text, start)
+		}
 	}
 	if text != "" {
 		res.Text = snap.selected + text
@@ -324,6 +337,9 @@ const (
 // costs no forward pass and is not counted). They share what is left of
 // the time budget; an attempt that fails or runs out of it ends the
 // search with what was found, since the first answer stands on its own.
+// A search that ends otherwise is recorded for the document
+// (Cache.putAlternatives): typing through them then costs no fill. One cut
+// short is not, so that asking again searches again.
 func (e *Engine) alternatives(ctx context.Context, req Request, snap snapshot, others []string, first string, start time.Time) []string {
 	want := req.Settings.Alternatives - 1
 	seen := map[string]bool{strings.TrimSpace(first): true, "": true}
@@ -332,6 +348,7 @@ func (e *Engine) alternatives(ctx context.Context, req Request, snap snapshot, o
 	if req.Settings.NoLookup {
 		rank = 0
 	}
+	cut := false // by the budget, a failure or a cancel
 	for tries := 0; tries < 2*want && len(more) < want; {
 		s := req.Settings
 		s.Alternatives, s.Speculate, s.ColdOnly = 0, false, true
@@ -349,6 +366,7 @@ func (e *Engine) alternatives(ctx context.Context, req Request, snap snapshot, o
 		if s.TimeBudget > 0 {
 			left := s.TimeBudget - at.Sub(start)
 			if left <= 0 {
+				cut = true
 				break
 			}
 			s.TimeBudget = left
@@ -356,6 +374,7 @@ func (e *Engine) alternatives(ctx context.Context, req Request, snap snapshot, o
 		var r Result
 		text, err := e.answer(ctx, req, snap, others, s, true, at, &r)
 		if err != nil || ctx.Err() != nil {
+			cut = true
 			break
 		}
 		if r.Fill.Stop == StopNoDraft {
@@ -364,12 +383,16 @@ func (e *Engine) alternatives(ctx context.Context, req Request, snap snapshot, o
 		}
 		tries++
 		if r.Fill.Stop == "budget" {
-			break // cut short: not an answer to offer
+			cut = true // cut short: not an answer to offer
+			break
 		}
 		if k := strings.TrimSpace(text); !seen[k] {
 			seen[k] = true
 			more = append(more, snap.selected+text)
 		}
+	}
+	if !cut {
+		e.Cache.putAlternatives(req, snap.raw, first, more)
 	}
 	return more
 }
