@@ -505,6 +505,88 @@ func TestInlineAlternatives(t *testing.T) {
 	}
 }
 
+// menuFiller answers by the kind of fill: "first", the model's own answer
+// "fig", the context's one other continuation "other", and no samples
+// ("" is no answer). It counts fills.
+type menuFiller struct{ calls atomic.Int32 }
+
+func (f *menuFiller) Fill(ctx context.Context, req completion.FillRequest) (completion.FillResult, error) {
+	f.calls.Add(1)
+	text := "first"
+	switch {
+	case req.Settings.LookupRank > 1:
+		return completion.FillResult{Stop: completion.StopNoDraft}, nil
+	case req.Settings.LookupRank == 1:
+		text = "other"
+	case req.Settings.Temperature > 0:
+		text = ""
+	case req.Settings.NoLookup:
+		text = "fig"
+	}
+	return completion.FillResult{Text: text, Forwards: 1, Stop: "eos"}, nil
+}
+
+// Typing through a shown menu (Helix asks again at every keystroke) lists
+// the answers that still match, as their rests, with no forward pass; so
+// does ghost text asked for explicitly there.
+func TestMenuAlternativesTypingThrough(t *testing.T) {
+	fill := &menuFiller{}
+	h := start(t, Options{Load: func(ctx context.Context, cfg Config, progress func(uint32, string)) (*completion.Engine, error) {
+		c, err := completion.NewCache("test")
+		if err != nil {
+			return nil, err
+		}
+		return &completion.Engine{Filler: fill, Cache: c}, nil
+	}})
+	h.initialize(`{}`)
+	// No speculation: its background fill would be counted.
+	h.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"unmask": map[string]any{"menuAlternatives": 3, "speculate": false}}})
+	uri := "file:///menu.go"
+	h.open(uri, "go", "package main\n\nfunc main() {\n\t\n}\n")
+	menu := func(char int) []string {
+		t.Helper()
+		m := h.call("textDocument/completion", map[string]any{
+			"textDocument": map[string]any{"uri": uri}, "position": map[string]any{"line": 3, "character": char},
+			"context": map[string]any{"triggerKind": 1}})
+		var list protocol.CompletionList
+		if err := json.Unmarshal(m.Result, &list); err != nil || m.Error != nil {
+			t.Fatalf("completion = %s, %+v: %v", m.Result, m.Error, err)
+		}
+		var out []string
+		for _, it := range list.Items {
+			out = append(out, it.TextEdit.NewText)
+		}
+		return out
+	}
+	if got, want := menu(1), []string{"first", "fig", "other"}; !slices.Equal(got, want) {
+		t.Fatalf("menu: %q, want %q", got, want)
+	}
+	calls := fill.calls.Load()
+	h.notify("textDocument/didChange", map[string]any{
+		"textDocument":   map[string]any{"uri": uri, "version": 2},
+		"contentChanges": []any{map[string]any{"text": "package main\n\nfunc main() {\n\tf\n}\n"}}})
+	if got, want := menu(2), []string{"irst", "ig"}; !slices.Equal(got, want) {
+		t.Errorf("menu after typing %q: %q, want %q", "f", got, want)
+	}
+	m := h.call("textDocument/inlineCompletion", map[string]any{
+		"textDocument": map[string]any{"uri": uri}, "position": map[string]any{"line": 3, "character": 2},
+		"context": map[string]any{"triggerKind": 1}})
+	var list InlineCompletionList
+	if err := json.Unmarshal(m.Result, &list); err != nil || m.Error != nil {
+		t.Fatalf("inlineCompletion = %s, %+v: %v", m.Result, m.Error, err)
+	}
+	var inline []string
+	for _, it := range list.Items {
+		inline = append(inline, it.InsertText)
+	}
+	if want := []string{"irst", "ig"}; !slices.Equal(inline, want) {
+		t.Errorf("ghost text asked for after typing %q: %q, want %q", "f", inline, want)
+	}
+	if n := fill.calls.Load() - calls; n != 0 {
+		t.Errorf("typing through the menu ran the model %d times, want 0", n)
+	}
+}
+
 // The completion menu (Helix) lists one answer, or up to
 // menuAlternatives different ones, the first sorted first and
 // preselected.
