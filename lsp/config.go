@@ -30,9 +30,11 @@ type Config struct {
 	BlockBody     bool     `json:"blockBody"`     // continue a completion that opens a block the suffix lacks into its body (completion/body.go)
 	Alternatives  int      `json:"alternatives"`  // ghost text asked for explicitly (triggerKind Invoked): offer up to this many different completions
 	// MenuAlternatives: the completion menu (textDocument/completion,
-	// Helix) lists up to this many different completions. Every menu
-	// request then costs what an explicit ghost-text request does, as
-	// the client's request does not say whether the user asked.
+	// Helix) lists up to this many different completions. A menu at a
+	// new place then costs what an explicit ghost-text request does, as
+	// the client's request does not say whether the user asked; typing
+	// through its first item reuses the alternatives that still match
+	// (completion.Cache.lookupAlternatives).
 	MenuAlternatives int `json:"menuAlternatives"`
 }
 
