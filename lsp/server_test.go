@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -664,11 +665,22 @@ func TestModelLanguages(t *testing.T) {
 	if told != 1 {
 		t.Errorf("%d log messages about javascript, want 1", told)
 	}
-	for _, langs := range [][]string{{"javascript"}, {"*"}} {
-		h.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"unmask": map[string]any{"languages": langs}}})
+	// unmask/status names the languages completed, for clients to show.
+	if m := h.call("unmask/status", nil); !strings.Contains(string(m.Result), `"languages":["go","python"]`) {
+		t.Errorf("status = %s, want the model's languages", m.Result)
+	}
+	for _, tc := range []struct {
+		langs  []string
+		status string
+	}{{[]string{"javascript"}, `"languages":["javascript"]`}, {[]string{"*"}, ""}} {
+		h.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"unmask": map[string]any{"languages": tc.langs}}})
 		calls := fill.calls.Load()
 		if got := ask(); !strings.Contains(got, `"insertText":"x"`) || fill.calls.Load() != calls+1 {
-			t.Errorf("javascript with languages %q = %s, want the model's answer", langs, got)
+			t.Errorf("javascript with languages %q = %s, want the model's answer", tc.langs, got)
+		}
+		m := h.call("unmask/status", nil)
+		if tc.status != "" && !strings.Contains(string(m.Result), tc.status) || tc.status == "" && strings.Contains(string(m.Result), `"languages"`) {
+			t.Errorf("status with languages %q = %s, want %s", tc.langs, m.Result, cmp.Or(tc.status, "no languages"))
 		}
 	}
 }

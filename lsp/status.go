@@ -25,6 +25,10 @@ type Status struct {
 	CacheHits   int            `json:"cacheHits"`
 	CacheRate   float64        `json:"cacheHitRate"` // hits / completions
 	OpenDocs    int            `json:"openDocuments"`
+	// Languages are the languageIds completed: the user's `languages`
+	// setting, else those the model was trained on; absent when every
+	// language is (clients show why a document gets nothing).
+	Languages []string `json:"languages,omitempty"`
 	// Cache is package cache's counters (spans, drafts, sessions,
 	// speculation, forward passes saved), when the engine has caches.
 	Cache *cache.Stats `json:"cache,omitempty"`
@@ -104,6 +108,10 @@ func (s *Server) status(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc
 	s.mu.Lock()
 	m := s.model
 	st.OpenDocs = len(s.docs)
+	if !slices.Contains(s.cfg.Languages, "*") {
+		st.Languages = slices.Clone(s.cfg.Languages)
+	}
+	user := len(s.cfg.Languages) > 0
 	s.mu.Unlock()
 	st.Model = "none"
 	if m != nil {
@@ -116,6 +124,9 @@ func (s *Server) status(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc
 			if m.engine != nil && m.engine.Cache != nil {
 				cs := m.engine.Cache.Stats()
 				st.Cache = &cs
+			}
+			if m.engine != nil && !user {
+				st.Languages = slices.Clone(m.engine.Languages)
 			}
 		default:
 			st.Model = "loading"

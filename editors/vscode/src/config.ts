@@ -130,6 +130,7 @@ export interface ServerStatus {
   latencyP95Ms?: number;
   completions?: number;
   cacheHitRate?: number;
+  languages?: string[]; // the languageIds the server completes; absent: all
 }
 
 export interface StatusInput {
@@ -140,6 +141,7 @@ export interface StatusInput {
   lastLatencyMs?: number; // request to answer of the last inline completion, measured here
   server?: ServerStatus;
   error?: string;
+  languageId?: string; // the active editor's
 }
 
 // statusText returns the status bar's text and tooltip.
@@ -154,6 +156,14 @@ export function statusText(s: StatusInput): { text: string; tooltip: string } {
   }
   if (!s.running) {
     return { text: '$(sync~spin) unmask', tooltip: 'unmask server starting.\nClick for the log.' };
+  }
+  const langs = s.server?.languages;
+  if (s.languageId && langs && langs.length > 0 && !langs.includes(s.languageId)) {
+    return {
+      text: `$(circle-slash) unmask · ${s.languageId} off`,
+      tooltip: `The server completes ${langs.join(', ')}, not ${s.languageId}` +
+        ` (the model was trained on those). Add it to unmask.languages to complete it anyway.\nClick for the log.`,
+    };
   }
   let text = `$(sparkle) unmask ${model} · ${device}`;
   if (s.server?.model === 'loading') {

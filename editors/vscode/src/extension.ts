@@ -46,6 +46,7 @@ function updateStatus(): void {
     lastLatencyMs,
     server: serverStatus,
     error: startError,
+    languageId: vscode.window.activeTextEditor?.document.languageId,
   });
   status.text = text;
   status.tooltip = tooltip;
@@ -162,6 +163,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       await start();
     }),
     vscode.commands.registerCommand('unmask.showLog', () => log.show()),
+    // The bar says when the active editor's language is one the server
+    // does not complete.
+    vscode.window.onDidChangeActiveTextEditor(() => {
+      updateStatus();
+      refreshServerStatus();
+    }),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (!e.affectsConfiguration('unmask')) {
         return;

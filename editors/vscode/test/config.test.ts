@@ -73,6 +73,17 @@ test('statusText', () => {
     { name: 'off', in: { ...base, enabled: false }, text: '$(circle-slash) unmask' },
     { name: 'starting', in: { ...base, running: false }, text: '$(sync~spin) unmask' },
     { name: 'error', in: { ...base, error: 'unmask: not found' }, text: '$(error) unmask' },
+    {
+      name: 'a language the server does not complete',
+      in: { ...base, languageId: 'javascript', server: { model: 'ready', languages: ['go', 'python'] } },
+      text: '$(circle-slash) unmask · javascript off',
+    },
+    {
+      name: 'a language it completes',
+      in: { ...base, languageId: 'go', server: { model: 'ready', languages: ['go', 'python'] } },
+      text: '$(sparkle) unmask default · cpu',
+    },
+    { name: 'a server that completes all', in: { ...base, languageId: 'javascript', server: { model: 'ready' } }, text: '$(sparkle) unmask default · cpu' },
   ];
   for (const c of cases) {
     const got = statusText(c.in).text;
@@ -83,4 +94,5 @@ test('statusText', () => {
     assert.ok(tip.includes(want), `tooltip ${JSON.stringify(tip)} lacks ${JSON.stringify(want)}`);
   }
   assert.match(statusText({ ...base, error: 'boom' }).tooltip, /^boom\n/);
+  assert.match(statusText({ ...base, languageId: 'rust', server: { languages: ['go', 'python'] } }).tooltip, /completes go, python, not rust.*unmask\.languages/);
 });
