@@ -63,6 +63,13 @@ function M.check()
     local st = unmask.status(1000, bufnr)
     if st.server then
       h.info('server status: ' .. vim.inspect(st.server, { newline = ' ', indent = '' }))
+      -- The server completes only the languages its model was trained on
+      -- unless settings.languages lists others (languageId = filetype).
+      local langs = st.server.languages
+      if type(langs) == 'table' and #langs > 0 and not vim.tbl_contains(langs, ft) then
+        h.warn(('the server does not complete %s: it completes %s (the model was trained on those); add %q to settings.languages to complete it anyway')
+          :format(ft, table.concat(langs, ', '), ft))
+      end
     end
   elseif unmask.is_enabled() and vim.tbl_contains(config.options.filetypes, ft) then
     h.warn('no unmask client attached to this buffer (see :LspLog)')
