@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -152,6 +153,8 @@ func (s *Server) loadModel(cfg Config) {
 		if err != nil {
 			end = "failed"
 			s.logMessage(protocol.MessageTypeError, "loading model %s: %v", name, err)
+		} else if len(f.Languages) > 0 {
+			s.logf("model %s loaded; it completes %s (completion.Engine.Languages) unless the languages setting lists others", name, strings.Join(f.Languages, ", "))
 		} else {
 			s.logf("model %s loaded", name)
 		}
