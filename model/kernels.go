@@ -26,10 +26,11 @@ func matmulRef(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int,
 
 // matmul computes the same product as matmulRef with the fastest kernel the
 // CPU has: tiles of 4 rows of x by 4 rows of w, so each loaded vector feeds
-// four multiply-adds.
+// four multiply-adds. Without an assembly kernel (kernGo: arm64, amd64
+// without AVX2/FMA, UNMASK_KERNEL=go) it is matmulGo.
 func matmul(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int, b []float32, T, K, lo, hi int) {
 	if kern == kernGo || K < 16 {
-		matmulRef(y, ldy, x, ldx, w, ldw, b, T, K, lo, hi)
+		matmulGo(y, ldy, x, ldx, w, ldw, b, T, K, lo, hi)
 		return
 	}
 	kv := K &^ 15 // the assembly handles multiples of 16; the tail is added here
@@ -63,8 +64,100 @@ func matmul(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int, b 
 		}
 	}
 	if n < hi {
-		matmulRef(y, ldy, x, ldx, w, ldw, b, T, K, n, hi)
+		matmulGo(y, ldy, x, ldx, w, ldw, b, T, K, n, hi)
 	}
+}
+
+// matmulGo is matmulRef in plain Go, the matrix kernel wherever no
+// assembly one is selected (kernGo). The reference's single sum is one
+// chain of dependent adds; matmulGo keeps independent sums instead: tiles
+// of 4 rows of x by 4 rows of w (tile4x4Go: sixteen sums, each loaded value
+// feeding four multiply-adds) where goTile4x4 says the CPU has the
+// registers for them, else 1 row of x by 4 rows of w (tile1x4Go: four
+// sums). Columns past the last whole tile run as one row of w by 4 rows
+// of x, the corner left over as plain dot products.
+func matmulGo(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int, b []float32, T, K, lo, hi int) {
+	var acc [16]float32
+	n := lo
+	for ; n+4 <= hi; n += 4 {
+		t := 0
+		for ; goTile4x4 && t+4 <= T; t += 4 {
+			tile4x4Go(x[t*ldx:], ldx, w[n*ldw:], ldw, K, &acc)
+			putTile(y, ldy, t, n, &acc, b)
+		}
+		for ; t < T; t++ {
+			tile1x4Go(x[t*ldx:], w[n*ldw:], ldw, K, &acc)
+			for j := 0; j < 4; j++ {
+				s := acc[j]
+				if b != nil {
+					s += b[n+j]
+				}
+				y[t*ldy+n+j] = s
+			}
+		}
+	}
+	for ; n < hi; n++ {
+		var bn float32
+		if b != nil {
+			bn = b[n]
+		}
+		t := 0
+		for ; t+4 <= T; t += 4 {
+			tile1x4Go(w[n*ldw:], x[t*ldx:], ldx, K, &acc) // y[t+i][n] = dot(w row n, x row t+i)
+			for i := 0; i < 4; i++ {
+				y[(t+i)*ldy+n] = acc[i] + bn
+			}
+		}
+		for ; t < T; t++ {
+			y[t*ldy+n] = dotTail(x[t*ldx:t*ldx+K], w[n*ldw:n*ldw+K]) + bn
+		}
+	}
+}
+
+// tile4x4Go sets acc[i*4+j] = dot(x row i, w row j) over K floats, rows
+// ldx and ldw floats apart. Every row is cut to length K first, so the
+// loop carries no bounds checks (go build -gcflags=-d=ssa/check_bce); the
+// sixteen sums are locals, in registers where the CPU has 24 to spare.
+func tile4x4Go(x []float32, ldx int, w []float32, ldw int, K int, acc *[16]float32) {
+	x0, x1, x2, x3 := x[:K], x[ldx:][:K], x[2*ldx:][:K], x[3*ldx:][:K]
+	w0, w1, w2, w3 := w[:K], w[ldw:][:K], w[2*ldw:][:K], w[3*ldw:][:K]
+	var s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33 float32
+	for k, a0 := range x0 {
+		a1, a2, a3 := x1[k], x2[k], x3[k]
+		b0, b1, b2, b3 := w0[k], w1[k], w2[k], w3[k]
+		s00 += a0 * b0
+		s01 += a0 * b1
+		s02 += a0 * b2
+		s03 += a0 * b3
+		s10 += a1 * b0
+		s11 += a1 * b1
+		s12 += a1 * b2
+		s13 += a1 * b3
+		s20 += a2 * b0
+		s21 += a2 * b1
+		s22 += a2 * b2
+		s23 += a2 * b3
+		s30 += a3 * b0
+		s31 += a3 * b1
+		s32 += a3 * b2
+		s33 += a3 * b3
+	}
+	*acc = [16]float32{s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33}
+}
+
+// tile1x4Go sets acc[j] = dot(x[:K], w row j) for j < 4, rows of w ldw
+// floats apart.
+func tile1x4Go(x []float32, w []float32, ldw int, K int, acc *[16]float32) {
+	x0 := x[:K]
+	w0, w1, w2, w3 := w[:K], w[ldw:][:K], w[2*ldw:][:K], w[3*ldw:][:K]
+	var s0, s1, s2, s3 float32
+	for k, a := range x0 {
+		s0 += a * w0[k]
+		s1 += a * w1[k]
+		s2 += a * w2[k]
+		s3 += a * w3[k]
+	}
+	acc[0], acc[1], acc[2], acc[3] = s0, s1, s2, s3
 }
 
 // putTile stores a 4×4 tile of products, plus the bias b (nil: none), at

@@ -40,7 +40,14 @@ var (
 	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 )
 
-// useKernel selects the matrix kernel: "avx512", "avx2" or "go". It reports
+// goTile4x4 is matmulGo's tile: amd64 has 16 SSE registers (15 for Go),
+// too few for a 4×4 tile's sixteen sums plus its loaded values; spilled,
+// it ran at 4.2 GFLOP per CPU second here against 9.3 for one row of x at
+// a time. A variable so that tests can run both tiles on any CPU.
+var goTile4x4 = false
+
+// useKernel selects the matrix kernel: "avx512", "avx2" or "go" (matmulGo,
+// what CPUs without AVX2 and FMA run). It reports
 // whether this CPU has it. (UNMASK_KERNEL also takes "avx512bf16", the
 // default: avx512, and BF16 dot products for BF16 checkpoints; see
 // bf16DotDefault.)

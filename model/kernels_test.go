@@ -10,10 +10,12 @@ import (
 	"github.com/unmask/unmask/engine"
 )
 
-// kernels lists the matrix kernels this CPU can run.
+// kernels lists the matrix kernels this CPU can run, for setKernel: the
+// plain Go one with each of its tiles ("go-4x4", what arm64 runs, and
+// "go-1x4", what amd64 runs; see goTile4x4), then the assembly ones.
 func kernels() []string {
-	var ks []string
-	for _, k := range []string{"go", "avx2", "avx512"} {
+	ks := []string{"go-4x4", "go-1x4"}
+	for _, k := range []string{"avx2", "avx512"} {
 		prev := kernelName
 		if useKernel(k) {
 			ks = append(ks, k)
@@ -21,6 +23,23 @@ func kernels() []string {
 		useKernel(prev)
 	}
 	return ks
+}
+
+// setKernel selects one of kernels().
+func setKernel(k string) {
+	switch k {
+	case "go-4x4", "go-1x4":
+		useKernel("go")
+		goTile4x4 = k == "go-4x4"
+	default:
+		useKernel(k)
+	}
+}
+
+// keepKernel returns a function that restores the kernel selected now.
+func keepKernel() func() {
+	name, tile4 := kernelName, goTile4x4
+	return func() { useKernel(name); goTile4x4 = tile4 }
 }
 
 func randSlice(r *rng, n int) []float32 {
@@ -35,13 +54,13 @@ func randSlice(r *rng, n int) []float32 {
 // on shapes that hit the 4x4 tiles, the 1x4 row tail, the column tail and
 // the k tail (k not a multiple of 16).
 func TestMatmulKernels(t *testing.T) {
-	defer useKernel(kernelName)
+	defer keepKernel()()
 	r := rng{s: 99}
 	shapes := []struct{ T, N, K int }{
 		{1, 4, 16}, {4, 4, 16}, {5, 9, 32}, {33, 37, 48}, {3, 5, 7}, {8, 12, 100}, {2, 64, 896}, {33, 20, 4864},
 	}
 	for _, k := range kernels() {
-		useKernel(k)
+		setKernel(k)
 		for _, sh := range shapes {
 			x, w, b := randSlice(&r, sh.T*sh.K), randSlice(&r, sh.N*sh.K), randSlice(&r, sh.N)
 			for _, bias := range [][]float32{nil, b} {
@@ -81,16 +100,25 @@ func TestExpf(t *testing.T) {
 
 // BenchmarkMatmul reports GFLOP/s of each kernel on the products of the
 // 0.5B shape's MLP (896 x 4864 weights), one goroutine, beside the plain
-// reference in the same run.
+// reference (matmulRef, "ref") in the same run: the plain Go kernel with
+// both its tiles, then the assembly ones.
 func BenchmarkMatmul(b *testing.B) {
-	defer useKernel(kernelName)
+	defer keepKernel()()
 	for _, sh := range []struct{ T, N, K int }{{32, 4864, 896}, {32, 896, 4864}} {
 		r := rng{s: 1}
 		x, w := randSlice(&r, sh.T*sh.K), randSlice(&r, sh.N*sh.K)
 		y := make([]float32, sh.T*sh.N)
+		shape := fmt.Sprintf("%dx%dx%d", sh.T, sh.N, sh.K)
+		b.Run("ref/"+shape, func(b *testing.B) {
+			cpu0 := ProcessCPUTime()
+			for b.Loop() {
+				matmulRef(y, sh.N, x, sh.K, w, sh.K, nil, sh.T, sh.K, 0, sh.N)
+			}
+			reportFlops(b, sh.T, sh.N, sh.K, cpu0)
+		})
 		for _, k := range kernels() {
-			b.Run(fmt.Sprintf("%s/%dx%dx%d", k, sh.T, sh.N, sh.K), func(b *testing.B) {
-				useKernel(k)
+			b.Run(k+"/"+shape, func(b *testing.B) {
+				setKernel(k)
 				cpu0 := ProcessCPUTime()
 				for b.Loop() {
 					matmul(y, sh.N, x, sh.K, w, sh.K, nil, sh.T, sh.K, 0, sh.N)
@@ -100,7 +128,7 @@ func BenchmarkMatmul(b *testing.B) {
 		}
 		if useKernel("avx512") {
 			wb := toBF16(w)
-			b.Run(fmt.Sprintf("avx512-bf16/%dx%dx%d", sh.T, sh.N, sh.K), func(b *testing.B) {
+			b.Run("avx512-bf16/"+shape, func(b *testing.B) {
 				cpu0 := ProcessCPUTime()
 				for b.Loop() {
 					matmulBF16(y, sh.N, x, sh.K, wb, sh.K, nil, sh.T, sh.K, 0, sh.N)
@@ -111,15 +139,48 @@ func BenchmarkMatmul(b *testing.B) {
 	}
 }
 
+// TestMatmulGo holds the plain Go kernel, both of its tiles (4×4, what
+// arm64 runs, and 1×4, what amd64 runs), to the reference on any CPU,
+// called directly: shapes whose T, K and column ranges are not multiples
+// of the tile, K below 16, one row, strided rows, bias and none.
+func TestMatmulGo(t *testing.T) {
+	defer keepKernel()()
+	r := rng{s: 17}
+	shapes := []struct{ T, N, K, lo, hi, pad int }{
+		{1, 4, 16, 0, 4, 0}, {1, 7, 5, 1, 7, 0}, {4, 4, 1, 0, 4, 0}, {4, 8, 3, 0, 8, 0},
+		{5, 9, 15, 0, 9, 0}, {6, 11, 17, 2, 11, 0}, {7, 13, 64, 3, 10, 37}, {8, 16, 100, 0, 16, 0},
+		{9, 6, 33, 1, 6, 5}, {33, 37, 48, 0, 37, 0}, {32, 64, 896, 0, 64, 0}, {3, 5, 7, 0, 5, 0},
+	}
+	for _, tile4 := range []bool{true, false} {
+		goTile4x4 = tile4
+		for _, sh := range shapes {
+			ldx, ldw, ldy := sh.K+sh.pad, sh.K+2*sh.pad, sh.N+sh.pad
+			x, w, b := randSlice(&r, sh.T*ldx), randSlice(&r, sh.N*ldw), randSlice(&r, sh.N)
+			for _, bias := range [][]float32{nil, b} {
+				want, got := make([]float32, sh.T*ldy), make([]float32, sh.T*ldy)
+				matmulRef(want, ldy, x, ldx, w, ldw, bias, sh.T, sh.K, sh.lo, sh.hi)
+				matmulGo(got, ldy, x, ldx, w, ldw, bias, sh.T, sh.K, sh.lo, sh.hi)
+				tol := 1e-5 * math.Sqrt(float64(sh.K)) * 2 // TestMatmulKernels'
+				for i := range want {
+					if d := math.Abs(float64(got[i] - want[i])); d > tol || (want[i] == 0) != (got[i] == 0) {
+						t.Fatalf("matmulGo (4x4 %v) T %d K %d columns [%d, %d) ld +%d (bias %v): y[%d][%d] = %g, want %g",
+							tile4, sh.T, sh.K, sh.lo, sh.hi, sh.pad, bias != nil, i/ldy, i%ldy, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestMatmulStrided covers rows apart by more than K, as attention uses
 // them (one head of Q against one head of the key cache).
 func TestMatmulStrided(t *testing.T) {
-	defer useKernel(kernelName)
+	defer keepKernel()()
 	r := rng{s: 5}
 	const T, N, K, ldx, ldw, ldy = 7, 13, 64, 101, 77, 19
 	x, w := randSlice(&r, T*ldx), randSlice(&r, N*ldw)
 	for _, k := range kernels() {
-		useKernel(k)
+		setKernel(k)
 		want, got := make([]float32, T*ldy), make([]float32, T*ldy)
 		matmulRef(want, ldy, x, ldx, w, ldw, nil, T, K, 0, N)
 		matmul(got, ldy, x, ldx, w, ldw, nil, T, K, 0, N)

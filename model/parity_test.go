@@ -46,9 +46,9 @@ func TestParity(t *testing.T) {
 		t.Fatalf("golden.json has %d cases, want 9", len(g.Cases))
 	}
 	worst := 0.0
-	defer useKernel(kernelName)
+	defer keepKernel()()
 	for _, kn := range kernels() {
-		useKernel(kn)
+		setKernel(kn)
 		for _, tc := range g.Cases {
 			t.Run(kn+"/"+tc.Name, func(t *testing.T) {
 				m, err := Load(filepath.Join("testdata", tc.Checkpoint))

@@ -220,9 +220,9 @@ func checkPrediction(t *testing.T, what string, got engine.Prediction, logits []
 // (prefill, prefix reuse, truncate, denoise) to an uncached full-sequence
 // forward with the mode's explicit mask.
 func TestSessionMatchesReference(t *testing.T) {
-	defer useKernel(kernelName)
+	defer keepKernel()()
 	for _, kn := range kernels() {
-		useKernel(kn)
+		setKernel(kn)
 		for _, hd := range []int{8, 32} { // 32: attention products take the assembly path
 			for _, att := range []engine.Attention{engine.ContextCausal, engine.Causal, engine.Bidirectional} {
 				t.Run(fmt.Sprintf("%s/hd%d/%s", kn, hd, att), func(t *testing.T) { testSessionMatchesReference(t, att, hd) })
