@@ -107,34 +107,22 @@ func expStatsAVX512(x *float32, n int, mx float32) (s, sd float32)
 
 // expShift sets x[i] = exp(x[i]-mx) and returns their sum.
 func expShift(x []float32, mx float32) float32 {
-	var s float32
-	n := 0
-	if kern == kernAVX512 && len(x) >= 16 {
-		n = len(x) &^ 15
-		s = softmaxExpAVX512(&x[0], n, mx)
+	if kern != kernAVX512 || len(x) < 16 {
+		return expShiftRef(x, mx)
 	}
-	for i := n; i < len(x); i++ {
-		e := expf(x[i] - mx)
-		x[i] = e
-		s += e
-	}
-	return s
+	n := len(x) &^ 15
+	return softmaxExpAVX512(&x[0], n, mx) + expShiftRef(x[n:], mx)
 }
 
 // expStats returns sum exp(x[i]-mx) and sum exp(x[i]-mx)*(x[i]-mx).
 func expStats(x []float32, mx float32) (s, sd float32) {
-	n := 0
-	if kern == kernAVX512 && len(x) >= 16 {
-		n = len(x) &^ 15
-		s, sd = expStatsAVX512(&x[0], n, mx)
+	if kern != kernAVX512 || len(x) < 16 {
+		return expStatsRef(x, mx)
 	}
-	for i := n; i < len(x); i++ {
-		d := x[i] - mx
-		e := expf(d)
-		s += e
-		sd += e * d
-	}
-	return s, sd
+	n := len(x) &^ 15
+	s, sd = expStatsAVX512(&x[0], n, mx)
+	ts, tsd := expStatsRef(x[n:], mx)
+	return s + ts, sd + tsd
 }
 
 //go:noescape

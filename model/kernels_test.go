@@ -251,10 +251,10 @@ func toBF16(v []float32) []uint16 {
 // TestMatmulBF16 holds the BF16-in-place kernel to the float32 reference
 // on the widened weights.
 func TestMatmulBF16(t *testing.T) {
+	defer keepKernel()()
 	if !useKernel("avx512") {
 		t.Skip("no AVX-512: BF16 weights in place are not offered")
 	}
-	defer useKernel(kernelName)
 	r := rng{s: 3}
 	for _, sh := range []struct{ T, N, K int }{{1, 4, 16}, {5, 9, 32}, {33, 37, 100}, {4, 12, 896}} {
 		x, w := randSlice(&r, sh.T*sh.K), randSlice(&r, sh.N*sh.K)
@@ -276,10 +276,10 @@ func TestMatmulBF16(t *testing.T) {
 // TestUseBF16 checks a model switched to BF16 weights against the same
 // model with its float32 weights rounded to BF16.
 func TestUseBF16(t *testing.T) {
+	defer keepKernel()()
 	if !useKernel("avx512") {
 		t.Skip("no AVX-512")
 	}
-	defer useKernel(kernelName)
 	for _, tied := range []bool{false, true} {
 		cfg := tinyConfig(engine.ContextCausal)
 		cfg.HeadDim, cfg.Hidden, cfg.Tied = 16, 64, tied
@@ -412,12 +412,16 @@ func TestExpKernels(t *testing.T) {
 		if math.Abs(float64(gs)-ws) > 1e-5*math.Abs(ws) || math.Abs(float64(gsd)-wsd) > 1e-5*math.Abs(wsd)+1e-6 {
 			t.Errorf("expStats(n=%d) = %g, %g, want %g, %g", n, gs, gsd, ws, wsd)
 		}
+		// The plain path (arm64, amd64 without AVX-512) runs the references.
+		if rs, rsd := expStatsRef(x, mx); math.Abs(float64(rs)-ws) > 1e-5*math.Abs(ws) || math.Abs(float64(rsd)-wsd) > 1e-5*math.Abs(wsd)+1e-6 {
+			t.Errorf("expStatsRef(n=%d) = %g, %g, want %g, %g", n, rs, rsd, ws, wsd)
+		}
 		want := append([]float32(nil), x...)
 		got := append([]float32(nil), x...)
-		expShiftRef(want, mx)
+		rsum := expShiftRef(want, mx)
 		gsum := expShift(got, mx)
-		if math.Abs(float64(gsum)-ws) > 1e-5*ws {
-			t.Errorf("expShift(n=%d) sum = %g, want %g", n, gsum, ws)
+		if math.Abs(float64(gsum)-ws) > 1e-5*ws || math.Abs(float64(rsum)-ws) > 1e-5*ws {
+			t.Errorf("expShift(n=%d) sum = %g, expShiftRef's %g, want %g", n, gsum, rsum, ws)
 		}
 		for i := range want {
 			if d := math.Abs(float64(got[i] - want[i])); d > 1e-6*float64(want[i])+1e-37 {
