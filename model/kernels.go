@@ -26,8 +26,9 @@ func matmulRef(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int,
 
 // matmul computes the same product as matmulRef with the fastest kernel the
 // CPU has: tiles of 4 rows of x by 4 rows of w, so each loaded vector feeds
-// four multiply-adds. Without an assembly kernel (kernGo: arm64, amd64
-// without AVX2/FMA, UNMASK_KERNEL=go) it is matmulGo.
+// four multiply-adds (AVX-512 or AVX2/FMA on amd64, NEON on arm64).
+// Without an assembly kernel (kernGo: amd64 without AVX2/FMA, other
+// architectures, UNMASK_KERNEL=go) it is matmulGo.
 func matmul(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int, b []float32, T, K, lo, hi int) {
 	if kern == kernGo || K < 16 {
 		matmulGo(y, ldy, x, ldx, w, ldw, b, T, K, lo, hi)
@@ -339,13 +340,15 @@ func dotTail(a, b []float32) float32 {
 	return s
 }
 
-// The kernel chosen at start by CPU features (kernels_amd64.go). tile4 and
-// tile1 dispatch on it with direct calls, so their accumulators stay on the
-// stack (a call through a func value would move them to the heap).
+// The kernel chosen at start by CPU features (kernels_amd64.go; arm64
+// always has NEON, kernels_arm64.go). tile4 and tile1 dispatch on it with
+// direct calls, so their accumulators stay on the stack (a call through a
+// func value would move them to the heap).
 const (
 	kernGo = iota
 	kernAVX2
 	kernAVX512
+	kernNEON
 )
 
 var (
@@ -353,7 +356,8 @@ var (
 	kernelName = "go"
 )
 
-// KernelName reports which matrix kernel this CPU runs ("avx512", "avx2", "go").
+// KernelName reports which matrix kernel this CPU runs ("avx512", "avx2",
+// "neon", "go").
 func KernelName() string { return kernelName }
 
 // rmsNorm writes w * x / sqrt(mean(x^2) + eps) for one row, as

@@ -1,4 +1,4 @@
-//go:build !amd64
+//go:build !amd64 && !arm64
 
 package model
 
@@ -6,11 +6,10 @@ package model
 // exists here.
 func useKernel(name string) bool { return name == "go" }
 
-// goTile4x4 is matmulGo's tile: arm64 (as the other 64-bit RISCs) has 32
-// floating-point registers, enough for a 4×4 tile's sixteen sums and eight
-// loaded values; there its step is eight loads and sixteen fused
-// multiply-adds (FMADDS), nothing spilled. A variable so that tests can
-// run both tiles on any CPU.
+// goTile4x4 is matmulGo's tile: the 64-bit RISCs this file mostly serves
+// (riscv64, ppc64le, loong64) have 32 floating-point registers, enough for
+// a 4×4 tile's sixteen sums and eight loaded values. A variable so that
+// tests can run both tiles on any CPU.
 var goTile4x4 = true
 
 // tile4 and tile1 are never called here: kern stays kernGo.

@@ -1,9 +1,13 @@
 package model
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"os"
+	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,11 +15,12 @@ import (
 )
 
 // kernels lists the matrix kernels this CPU can run, for setKernel: the
-// plain Go one with each of its tiles ("go-4x4", what arm64 runs, and
-// "go-1x4", what amd64 runs; see goTile4x4), then the assembly ones.
+// plain Go one with each of its tiles ("go-4x4", what arm64 runs with
+// UNMASK_KERNEL=go, and "go-1x4", what amd64 runs; see goTile4x4), then
+// the assembly ones (amd64's AVX2 and AVX-512, arm64's NEON).
 func kernels() []string {
 	ks := []string{"go-4x4", "go-1x4"}
-	for _, k := range []string{"avx2", "avx512"} {
+	for _, k := range []string{"avx2", "avx512", "neon"} {
 		prev := kernelName
 		if useKernel(k) {
 			ks = append(ks, k)
@@ -23,6 +28,24 @@ func kernels() []string {
 		useKernel(prev)
 	}
 	return ks
+}
+
+// TestKernelsOffered guards what the kernel tests cover: NEON is listed on
+// arm64 and nowhere else, so TestMatmulKernels, TestParity and
+// TestSessionMatchesReference hold it to the reference there; and arm64
+// starts on it unless UNMASK_KERNEL says otherwise.
+func TestKernelsOffered(t *testing.T) {
+	ks := kernels()
+	arm64 := runtime.GOARCH == "arm64"
+	if slices.Contains(ks, "neon") != arm64 {
+		t.Errorf("kernels() on %s = %q", runtime.GOARCH, ks)
+	}
+	if env := os.Getenv("UNMASK_KERNEL"); arm64 && (env == "" || env == "go") {
+		want := cmp.Or(env, "neon")
+		if KernelName() != want {
+			t.Errorf("KernelName() = %q with UNMASK_KERNEL=%q, want %q", KernelName(), env, want)
+		}
+	}
 }
 
 // setKernel selects one of kernels().
@@ -140,9 +163,10 @@ func BenchmarkMatmul(b *testing.B) {
 }
 
 // TestMatmulGo holds the plain Go kernel, both of its tiles (4×4, what
-// arm64 runs, and 1×4, what amd64 runs), to the reference on any CPU,
-// called directly: shapes whose T, K and column ranges are not multiples
-// of the tile, K below 16, one row, strided rows, bias and none.
+// arm64 runs with UNMASK_KERNEL=go, and 1×4, what amd64 runs), to the
+// reference on any CPU, called directly: shapes whose T, K and column
+// ranges are not multiples of the tile, K below 16, one row, strided rows,
+// bias and none.
 func TestMatmulGo(t *testing.T) {
 	defer keepKernel()()
 	r := rng{s: 17}
