@@ -1,9 +1,10 @@
 // Package model is the CPU engine: it reads Hugging Face checkpoint folders
 // (config.json plus safetensors, single or sharded, F32/F16/BF16,
 // memory-mapped) and runs the Qwen2/LLaMA-family transformer in pure Go
-// with assembly matrix and exp kernels on amd64 with AVX2/FMA or AVX-512;
-// elsewhere (arm64, older amd64, UNMASK_KERNEL=go) the matrix products run
-// on a tiled plain Go kernel (matmulGo). *Model implements engine.Backend.
+// with assembly matrix and exp kernels on amd64 with AVX2/FMA or AVX-512
+// and assembly matrix kernels on arm64 (NEON); elsewhere (older amd64,
+// other architectures, UNMASK_KERNEL=go) the matrix products run on a
+// tiled plain Go kernel (matmulGo). *Model implements engine.Backend.
 //
 // OpenWeights and OpenWeightsDir read a checkpoint's config and tensors
 // without building a Model: package gpu loads through them, so one reader
