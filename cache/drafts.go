@@ -33,9 +33,10 @@ type Drafts[V Sized] struct {
 }
 
 type draft[V Sized] struct {
-	doc, fp, pwin, swin string
-	v                   V
-	bytes               int64
+	doc string
+	ctxKey
+	v     V
+	bytes int64
 }
 
 // DraftStats counts Drafts outcomes.
@@ -73,20 +74,13 @@ func (d *Drafts[V]) Put(doc, prefix, suffix string, v V) {
 		return
 	}
 	d.puts.Add(1)
-	e := &draft[V]{
-		doc:   doc,
-		fp:    *d.fp.Load(),
-		pwin:  strings.Clone(d.win.tail(prefix, 0)),
-		swin:  strings.Clone(d.win.head(suffix)),
-		v:     v,
-		bytes: n,
-	}
+	e := &draft[V]{doc: doc, ctxKey: d.win.key(*d.fp.Load(), prefix, suffix), v: v, bytes: n}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	els := d.byDoc[doc]
 	// A draft for the same context replaces the older one.
 	for i, el := range els {
-		if o := el.Value.(*draft[V]); o.fp == e.fp && o.pwin == e.pwin && o.swin == e.swin {
+		if o := el.Value.(*draft[V]); o.ctxKey == e.ctxKey {
 			d.removeLocked(el)
 			els = append(els[:i:i], els[i+1:]...)
 			break

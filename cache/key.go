@@ -48,6 +48,16 @@ func (w windows) window(p string, k int) string {
 	return p[max(0, end-w.prefix):end]
 }
 
+// A ctxKey is a context as the caches compare it: the model/settings
+// fingerprint and the prefix and suffix windows. Its strings are copies,
+// so what holds one never holds a whole document alive.
+type ctxKey struct{ fp, pwin, swin string }
+
+// key returns the ctxKey of (prefix, suffix) under fingerprint fp.
+func (w windows) key(fp, prefix, suffix string) ctxKey {
+	return ctxKey{fp: fp, pwin: strings.Clone(w.tail(prefix, 0)), swin: strings.Clone(w.head(suffix))}
+}
+
 // normalize reads "\r\n" as "\n", so a client's line endings don't split keys.
 func normalize(s string) string {
 	if strings.IndexByte(s, '\r') < 0 {

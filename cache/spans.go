@@ -45,8 +45,9 @@ type docPins struct {
 // pin is a completion kept outside ristretto. Its strings are copies, so a
 // pin never holds a whole document alive.
 type pin struct {
-	fp, pwin, swin, text string
-	forwards             int
+	ctxKey
+	text     string
+	forwards int
 }
 
 func (p *pin) bytes() int64 {
@@ -167,17 +168,8 @@ func (s *Spans) Put(doc, prefix, suffix, text string, forwards int) {
 		return
 	}
 	s.puts.Add(1)
-	fp := *s.fp.Load()
-	swin := s.win.head(suffix)
-	p := s.win.tail(prefix, 0)
-	np := &pin{
-		fp:       fp,
-		pwin:     strings.Clone(p),
-		swin:     strings.Clone(swin),
-		text:     strings.Clone(normalize(text)),
-		forwards: forwards,
-	}
-	text = np.text
+	np := &pin{ctxKey: s.win.key(*s.fp.Load(), prefix, suffix), text: strings.Clone(normalize(text)), forwards: forwards}
+	text, p := np.text, np.pwin
 
 	s.mu.Lock()
 	d := s.docs[doc]
@@ -196,7 +188,7 @@ func (s *Spans) Put(doc, prefix, suffix, text string, forwards int) {
 	s.pinBytes.Add(np.bytes())
 	s.mu.Unlock()
 
-	h := newContextHasher(fp, swin)
+	h := newContextHasher(np.fp, np.swin)
 	s.rc.Set(h.key(np.pwin), &spanEntry{check: h.check(np.pwin), text: text, forwards: forwards}, int64(len(text))+entryOverhead)
 	if s.forward == 0 {
 		return
@@ -246,19 +238,14 @@ func (w windows) typed(p, pwin string, texts ...string) (int, bool) {
 // its own for a context (completion's alternatives) holds them. Its strings
 // are copies, so a Mark never holds a whole document alive.
 type Mark struct {
-	fp, pwin, swin string
-	texts          []string
+	ctxKey
+	texts []string
 }
 
 // Mark returns a Mark of texts, computed for the context (prefix, suffix)
 // under the current fingerprint.
 func (s *Spans) Mark(prefix, suffix string, texts ...string) *Mark {
-	m := &Mark{
-		fp:    *s.fp.Load(),
-		pwin:  strings.Clone(s.win.tail(prefix, 0)),
-		swin:  strings.Clone(s.win.head(suffix)),
-		texts: make([]string, len(texts)),
-	}
+	m := &Mark{ctxKey: s.win.key(*s.fp.Load(), prefix, suffix), texts: make([]string, len(texts))}
 	for i, t := range texts {
 		m.texts[i] = strings.Clone(normalize(t))
 	}
