@@ -52,16 +52,12 @@ func matmul(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int, b 
 		}
 		for ; t < T; t++ {
 			tile1(&x[t*ldx], &w[n*ldw], ldw, kv, &acc)
-			for j := 0; j < 4; j++ {
-				s := acc[j]
-				if kv < K {
-					s += dotTail(x[t*ldx+kv:t*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
+			if kv < K {
+				for j := 0; j < 4; j++ {
+					acc[j] += dotTail(x[t*ldx+kv:t*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
 				}
-				if b != nil {
-					s += b[n+j]
-				}
-				y[t*ldy+n+j] = s
 			}
+			putRow(y, ldy, t, n, &acc, b)
 		}
 	}
 	if n < hi {
@@ -88,13 +84,7 @@ func matmulGo(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int, 
 		}
 		for ; t < T; t++ {
 			tile1x4Go(x[t*ldx:], w[n*ldw:], ldw, K, &acc)
-			for j := 0; j < 4; j++ {
-				s := acc[j]
-				if b != nil {
-					s += b[n+j]
-				}
-				y[t*ldy+n+j] = s
-			}
+			putRow(y, ldy, t, n, &acc, b)
 		}
 	}
 	for ; n < hi; n++ {
@@ -161,6 +151,19 @@ func tile1x4Go(x []float32, w []float32, ldw int, K int, acc *[16]float32) {
 	acc[0], acc[1], acc[2], acc[3] = s0, s1, s2, s3
 }
 
+// putRow stores a row of 4 products, acc[0..3] plus the bias b (nil:
+// none), at row t and columns n..n+3 of y: the end of the fast products'
+// rows left over below the last whole tile.
+func putRow(y []float32, ldy, t, n int, acc *[16]float32, b []float32) {
+	yr := y[t*ldy+n : t*ldy+n+4 : t*ldy+n+4]
+	if b == nil {
+		yr[0], yr[1], yr[2], yr[3] = acc[0], acc[1], acc[2], acc[3]
+		return
+	}
+	bb := b[n : n+4 : n+4]
+	yr[0], yr[1], yr[2], yr[3] = acc[0]+bb[0], acc[1]+bb[1], acc[2]+bb[2], acc[3]+bb[3]
+}
+
 // putTile stores a 4×4 tile of products, plus the bias b (nil: none), at
 // rows t..t+3 and columns n..n+3 of y: the fast products' common end.
 func putTile(y []float32, ldy, t, n int, acc *[16]float32, b []float32) {
@@ -224,16 +227,12 @@ func matmulBF16(y []float32, ldy int, x []float32, ldx int, w []uint16, ldw int,
 		}
 		for ; t < T; t++ {
 			tile1b(&x[t*ldx], &w[n*ldw], ldw, kv, &acc)
-			for j := 0; j < 4; j++ {
-				s := acc[j]
-				if kv < K {
-					s += dotTailBF16(x[t*ldx+kv:t*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
+			if kv < K {
+				for j := 0; j < 4; j++ {
+					acc[j] += dotTailBF16(x[t*ldx+kv:t*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
 				}
-				if b != nil {
-					s += b[n+j]
-				}
-				y[t*ldy+n+j] = s
 			}
+			putRow(y, ldy, t, n, &acc, b)
 		}
 	}
 	if n < hi {
@@ -291,16 +290,12 @@ func matmulDot(y []float32, ldy int, x []uint16, ldx int, w []uint16, ldw int, b
 		}
 		for ; t < T; t++ {
 			tile1d(&x[t*ldx], &w[n*ldw], ldw, kv, &acc)
-			for j := 0; j < 4; j++ {
-				s := acc[j]
-				if kv < K {
-					s += dotBF16(x[t*ldx+kv:t*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
+			if kv < K {
+				for j := 0; j < 4; j++ {
+					acc[j] += dotBF16(x[t*ldx+kv:t*ldx+K], w[(n+j)*ldw+kv:(n+j)*ldw+K])
 				}
-				if b != nil {
-					s += b[n+j]
-				}
-				y[t*ldy+n+j] = s
 			}
+			putRow(y, ldy, t, n, &acc, b)
 		}
 	}
 	if n < hi {
