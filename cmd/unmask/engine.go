@@ -139,8 +139,7 @@ func openEngineBackend(f engineFlags) (engine.Backend, *tokenizer.Tokenizer, err
 		if err != nil {
 			return nil, nil, err
 		}
-		if _, err := m.UseFastest(); err != nil {
-			m.Close()
+		if err := useFastest(m); err != nil {
 			return nil, nil, err
 		}
 		m.SetThreads(workers)

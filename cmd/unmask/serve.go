@@ -113,11 +113,20 @@ func openModel(dir string) (*model.Model, *tokenizer.Tokenizer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := m.UseFastest(); err != nil {
-		m.Close()
+	if err := useFastest(m); err != nil {
 		return nil, nil, err
 	}
 	return m, tok, nil
+}
+
+// useFastest puts m on its fastest arithmetic (model.UseFastest) and
+// closes it if that fails.
+func useFastest(m *model.Model) error {
+	if _, err := m.UseFastest(); err != nil {
+		m.Close()
+		return err
+	}
+	return nil
 }
 
 type nopCloser struct{ io.Writer }
