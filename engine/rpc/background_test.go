@@ -64,17 +64,7 @@ func TestBackgroundReachesEngine(t *testing.T) {
 func TestFallbackPassesBackground(t *testing.T) {
 	local, remote := newFake(1), newFake(2)
 	ps := &pipeStarter{b: remote}
-	f := NewFallback(local, ps.start, fastOptions(nil))
-	defer f.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := f.WaitRemote(ctx); err != nil {
-		t.Fatal(err)
-	}
-	s, err := f.NewSession(engine.SessionOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, s, ctx := fallbackUp(t, local, ps.start, fastOptions(nil), 10*time.Second)
 	defer s.Close()
 	backgroundCalls(t, s)
 	if got := remote.takeMarks(); !slices.Equal(got, wantMarks) {

@@ -122,17 +122,7 @@ func TestProcessStarterNotAnEngine(t *testing.T) {
 
 func TestFallbackProcessDies(t *testing.T) {
 	local := newFake(1)
-	f := NewFallback(local, fakeProcess(t), fastOptions(nil))
-	defer f.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := f.WaitRemote(ctx); err != nil {
-		t.Fatal(err)
-	}
-	s, err := f.NewSession(engine.SessionOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, s, ctx := fallbackUp(t, local, fakeProcess(t), fastOptions(nil), 30*time.Second)
 	if _, err := s.Prefill(ctx, []int32{4, 5}); err != nil {
 		t.Fatal(err)
 	}

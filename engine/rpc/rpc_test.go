@@ -406,14 +406,15 @@ func fastOptions(log *slog.Logger) FallbackOptions {
 	return FallbackOptions{Log: log, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, StartTimeout: 5 * time.Second}
 }
 
-func TestFallbackEngineDiesMidRequest(t *testing.T) {
-	local, remote := newFake(1), newFake(2) // different answers show which one ran
-	ps := &pipeStarter{b: remote}
-	var logs logBuffer
-	f := NewFallback(local, ps.start, fastOptions(logs.logger()))
-	defer f.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+// fallbackUp returns a Fallback over local and the engines start starts
+// (closed when the test ends) once its engine is up, a session on it, and
+// a context that bounds the test's waits to wait.
+func fallbackUp(t *testing.T, local engine.Backend, start Starter, opts FallbackOptions, wait time.Duration) (*Fallback, engine.Session, context.Context) {
+	t.Helper()
+	f := NewFallback(local, start, opts)
+	t.Cleanup(func() { f.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	t.Cleanup(cancel)
 	if err := f.WaitRemote(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -421,6 +422,14 @@ func TestFallbackEngineDiesMidRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f, s, ctx
+}
+
+func TestFallbackEngineDiesMidRequest(t *testing.T) {
+	local, remote := newFake(1), newFake(2) // different answers show which one ran
+	ps := &pipeStarter{b: remote}
+	var logs logBuffer
+	f, s, ctx := fallbackUp(t, local, ps.start, fastOptions(logs.logger()), 10*time.Second)
 	context_ := []int32{996, 5, 6, 997, 7, 995}
 	if _, err := s.Prefill(ctx, context_); err != nil {
 		t.Fatal(err)
@@ -610,17 +619,7 @@ func TestFallbackEngineFault(t *testing.T) {
 	remote.faulty = true
 	ps := &pipeStarter{b: remote}
 	var logs logBuffer
-	f := NewFallback(local, ps.start, fastOptions(logs.logger()))
-	defer f.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := f.WaitRemote(ctx); err != nil {
-		t.Fatal(err)
-	}
-	s, err := f.NewSession(engine.SessionOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, s, ctx := fallbackUp(t, local, ps.start, fastOptions(logs.logger()), 10*time.Second)
 	if _, err := s.Prefill(ctx, []int32{7, 8}); err != nil {
 		t.Fatal(err)
 	}
