@@ -162,7 +162,7 @@ export function statusText(s: StatusInput): { text: string; tooltip: string } {
     return {
       text: `$(circle-slash) unmask · ${s.languageId} off`,
       tooltip: `The server completes ${langs.join(', ')}, not ${s.languageId}` +
-        ` (the model was trained on those). Add it to unmask.languages to complete it anyway.\nClick for the log.`,
+        ` (its model's languages, or unmask.languages where you set it). Add it to unmask.languages to complete it anyway.\nClick for the log.`,
     };
   }
   let text = `$(sparkle) unmask ${model} · ${device}`;

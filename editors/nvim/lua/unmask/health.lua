@@ -67,7 +67,7 @@ function M.check()
       -- unless settings.languages lists others (languageId = filetype).
       local langs = st.server.languages
       if type(langs) == 'table' and #langs > 0 and not vim.tbl_contains(langs, ft) then
-        h.warn(('the server does not complete %s: it completes %s (the model was trained on those); add %q to settings.languages to complete it anyway')
+        h.warn(('the server does not complete %s: it completes %s (its model\'s languages, or settings.languages where set); add %q to settings.languages to complete it anyway')
           :format(ft, table.concat(langs, ', '), ft))
       end
     end
