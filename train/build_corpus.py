@@ -173,6 +173,29 @@ def walk(source, root, lang, ext, license, out, stats, seen_exact, seen_near):
                 st["heldout_bytes"] += len(raw)
 
 
+def walk_modcache(modcache, out, stats, seen_exact, seen_near, skipped):
+    """Walks every module version in a module cache (folders named
+    PATH@VERSION, the download cache skipped), in path order, as source
+    "mod:PATH@VERSION"; modules without a recognized permissive license
+    are listed in skipped."""
+    mods = []
+    for dirpath, dirnames, _ in os.walk(modcache):
+        if dirpath == os.path.join(modcache, "cache"):
+            dirnames[:] = []
+            continue
+        at = [d for d in dirnames if "@" in d]
+        for d in sorted(at):
+            mods.append(os.path.join(dirpath, d))
+        dirnames[:] = sorted(d for d in dirnames if "@" not in d and d != "cache")
+    for m in sorted(mods):
+        lic = detect_license(m)
+        name = os.path.relpath(m, modcache)
+        if lic is None:
+            skipped[name] = "no recognized permissive license"
+            continue
+        walk("mod:" + name, m, "go", ".go", lic, out, stats, seen_exact, seen_near)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="train/data/corpus")
@@ -183,6 +206,10 @@ def main():
                     help="a folder of unpacked PyPI wheels (one NAME-VERSION folder each): their permissively licensed "
                          "Python files go to train-pypi.jsonl / heldout-pypi.jsonl, deduplicated against the other sources, "
                          "so train.jsonl and heldout.jsonl stay as they are without it")
+    ap.add_argument("--gomods", default="",
+                    help="another Go module cache (GOMODCACHE=DIR go mod download MOD@latest ...): its permissively "
+                         "licensed modules' files go to train-gomods.jsonl / heldout-gomods.jsonl, deduplicated against "
+                         "the other sources, so train.jsonl and heldout.jsonl stay as they are without it")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     goroot = subprocess.check_output(["go", "env", "GOROOT"], text=True).strip()
@@ -195,22 +222,7 @@ def main():
         walk("cpython", args.python_lib, "python", ".py", "PSF-2.0", out, stats, seen_exact, seen_near)
     skipped = {}
     if not args.no_modcache and os.path.isdir(modcache):
-        mods = []
-        for dirpath, dirnames, _ in os.walk(modcache):
-            if dirpath == os.path.join(modcache, "cache"):
-                dirnames[:] = []
-                continue
-            at = [d for d in dirnames if "@" in d]
-            for d in sorted(at):
-                mods.append(os.path.join(dirpath, d))
-            dirnames[:] = sorted(d for d in dirnames if "@" not in d and d != "cache")
-        for m in sorted(mods):
-            lic = detect_license(m)
-            name = os.path.relpath(m, modcache)
-            if lic is None:
-                skipped[name] = "no recognized permissive license"
-                continue
-            walk("mod:" + name, m, "go", ".go", lic, out, stats, seen_exact, seen_near)
+        walk_modcache(modcache, out, stats, seen_exact, seen_near, skipped)
     if args.pypi:
         # Walked last, so what the Go and stdlib sources hold stays theirs
         # and a package's copy of stdlib code is a duplicate.
@@ -223,6 +235,14 @@ def main():
                 skipped["pypi:" + name] = "no recognized permissive license in METADATA"
                 continue
             walk("pypi:" + name, pkg, "python", ".py", lic, extra, stats, seen_exact, seen_near)
+        for f in extra.values():
+            f.close()
+    if args.gomods:
+        # Walked last too: a module vendored or copied from the toolchain
+        # or from the first cache is a duplicate and stays theirs.
+        extra = {"train": open(os.path.join(args.out, "train-gomods.jsonl"), "w"),
+                 "heldout": open(os.path.join(args.out, "heldout-gomods.jsonl"), "w")}
+        walk_modcache(args.gomods, extra, stats, seen_exact, seen_near, skipped)
         for f in extra.values():
             f.close()
     for f in out.values():
@@ -239,6 +259,8 @@ def main():
         if not name.startswith(("mod:", "pypi:")):
             print(name, s["license"], s["files"], s["bytes"], s["heldout_files"], s["dropped"], file=sys.stderr)
     print("modules:", sum(1 for n in stats if n.startswith("mod:")), "skipped:", skipped, file=sys.stderr)
+    if args.gomods:
+        print("extra Go modules:", len([n for n in stats if n.startswith("mod:")]), "in all", file=sys.stderr)
     if args.pypi:
         py = [s for n, s in stats.items() if n.startswith("pypi:")]
         print("pypi packages:", len(py), "files:", sum(s["files"] for s in py), "bytes:", sum(s["bytes"] for s in py),
