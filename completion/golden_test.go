@@ -84,12 +84,6 @@ func (g *golden) set(name, value string) {
 	g.sections[name] = value + "\n"
 }
 
-type constFiller string
-
-func (f constFiller) Fill(ctx context.Context, req FillRequest) (FillResult, error) {
-	return FillResult{Text: string(f)}, nil
-}
-
 // A seqFill answers its fills in order, then "".
 type seqFill struct {
 	answers []string

@@ -63,7 +63,7 @@ func TestRoundBF16(t *testing.T) {
 	var src []float32
 	for _, base := range []uint32{0x3F800000, 0xBF800000, 0x40490FDB, 0x00000000, 0x80000000, 0x7F7FFFFF, 0x3A83126F} {
 		for _, low := range []uint32{0, 1, 0x7FFF, 0x8000, 0x8001, 0xFFFF, 0x18000, 0x28000} {
-			src = append(src, math.Float32frombits(base&0xFFFF0000|0)+0, math.Float32frombits(base&0xFFFF0000+low))
+			src = append(src, math.Float32frombits(base&0xFFFF0000), math.Float32frombits(base&0xFFFF0000+low))
 		}
 	}
 	src = append(src, 1.5, -2.25, 3) // a tail after the multiples of 16

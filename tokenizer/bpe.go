@@ -186,7 +186,6 @@ type scratch struct {
 	next, prev []int32
 	heap       []mergeItem
 	pieces     [2][]piece
-	buf        []byte
 }
 
 // shortWord is the length up to which the quadratic array merge beats the
