@@ -23,7 +23,9 @@ func (w Window) Multiline() bool {
 //   - otherwise stop at the end of the enclosing syntactic unit: a line
 //     indented less than the cursor's block, or a closing bracket with no
 //     opener in the completion;
-//   - drop lines from the first one that repeats the suffix's next line;
+//   - drop lines from the first one that repeats the suffix's next line,
+//     and a whole answer of closing brackets that would make the cursor's
+//     line a copy of the next one;
 //   - don't emit closing brackets the rest of the line already has;
 //   - don't repeat the cursor line's indentation, and indent with the
 //     file's tabs or spaces;
@@ -232,19 +234,31 @@ func suffixStartsWith(w Window, t string) bool {
 	return strings.HasPrefix(rest, t) || strings.HasPrefix(strings.TrimSpace(w.LineSuffix), t)
 }
 
-// dropRepeatedSuffix cuts the completion at the first line that repeats
-// the suffix's next non-blank line.
+// dropRepeatedSuffix cuts the completion at the first line after its
+// first that repeats the suffix's next non-blank line. The first line is
+// cut too, leaving nothing, when it is only closing brackets and
+// punctuation and the cursor's line would then read exactly as the next
+// one, indentation included: the `}` that the line below already is.
+// (A `}` at another indentation may close a block the code lacks, and a
+// first line of code that repeats the next one is right about as often
+// as the other answers. On the 800 development cases, editor pipeline,
+// two answers were such closers, both breaking a file that parsed:
+// parse rate 0.680 → 0.682, edit similarity −0.0001.)
 func dropRepeatedSuffix(w Window, lines []string) []string {
 	rest := w.Suffix[len(w.LineSuffix):]
-	var next string
+	var next, nextLine string
 	for _, l := range strings.Split(rest, "\n") {
 		if t := strings.TrimSpace(l); t != "" {
-			next = t
+			next, nextLine = t, strings.TrimRight(l, " \t\r")
 			break
 		}
 	}
 	if next == "" {
 		return lines
+	}
+	if len(lines) == 1 && isCloser(strings.TrimSpace(lines[0])) && strings.TrimSpace(w.LineSuffix) == "" &&
+		strings.TrimRight(w.LinePrefix+lines[0], " \t\r") == nextLine {
+		return nil
 	}
 	for i, l := range lines {
 		if i > 0 && strings.TrimSpace(l) == next {
