@@ -23,6 +23,8 @@ func (w Window) Multiline() bool {
 //   - otherwise stop at the end of the enclosing syntactic unit: a line
 //     indented less than the cursor's block, or a closing bracket with no
 //     opener in the completion;
+//   - drop lines from the first one that repeats the line of code before
+//     it in the completion (a small model's loop: `import sys` thrice);
 //   - drop lines from the first one that repeats the suffix's next line,
 //     and a whole answer of closing brackets that would make the cursor's
 //     line a copy of the next one;
@@ -55,6 +57,7 @@ func postprocess(w Window, text string) string {
 	}
 	lines = matchIndentStyle(w.Prefix, lines)
 	lines = limitScope(w, lines)
+	lines = dropRepeatedLines(lines)
 	lines = dropRepeatedSuffix(w, lines)
 	for i := range lines {
 		lines[i] = strings.TrimRight(lines[i], " \t\r")
@@ -232,6 +235,27 @@ func isCloser(t string) bool {
 func suffixStartsWith(w Window, t string) bool {
 	rest := strings.TrimLeft(w.Suffix[len(w.LineSuffix):], " \t\r\n")
 	return strings.HasPrefix(rest, t) || strings.HasPrefix(strings.TrimSpace(w.LineSuffix), t)
+}
+
+// dropRepeatedLines cuts the completion at the first non-blank line that
+// repeats the non-blank line before it, white space aside, unless both are
+// only closing brackets. Code seldom says the same line twice in a row,
+// and a small model that starts to loop goes on to the token limit. On
+// the 800 development cases (editor pipeline) it cut 6 answers: edit
+// similarity +0.0006 ± 0.0004 (Python blocks +0.005), the rest the same.
+func dropRepeatedLines(lines []string) []string {
+	prev := ""
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if t == "" {
+			continue
+		}
+		if t == prev && !isCloser(t) {
+			return lines[:i]
+		}
+		prev = t
+	}
+	return lines
 }
 
 // dropRepeatedSuffix cuts the completion at the first line after its

@@ -1,6 +1,9 @@
 package completion
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestPostprocess(t *testing.T) {
 	tests := []struct {
@@ -29,12 +32,28 @@ func TestPostprocess(t *testing.T) {
 			Window{Prefix: "func f() {\n\tif x {\n\t\ty()\n\t", Suffix: "\n}\n", LinePrefix: "\t"}, "}", "}"},
 		{"a line of code that repeats the next one stays",
 			Window{Prefix: "\tx++\n", Suffix: "\n\tx++\n"}, "\tx++", "\tx++"},
+		{"a loop of one line is cut after its first",
+			Window{Prefix: "import os\n", Suffix: "\n\ndef f():\n    pass\n"}, "import sys\nimport sys\n\nimport sys", "import sys"},
 		{"closer the line already has",
 			Window{Prefix: "print(", Suffix: ")\n", LinePrefix: "print(", LineSuffix: ")"}, "\"hi\")", "\"hi\""},
 	}
 	for _, tt := range tests {
 		if got := Postprocess(tt.w, tt.raw); got != tt.want {
 			t.Errorf("%s: Postprocess(%q) = %q, want %q", tt.name, tt.raw, got, tt.want)
+		}
+	}
+}
+
+func TestDropRepeatedLines(t *testing.T) {
+	tests := []struct{ in, want []string }{
+		{[]string{"a()", "", "  a()", "b()"}, []string{"a()", ""}},
+		{[]string{"\t\t}", "\t}", "}"}, []string{"\t\t}", "\t}", "}"}}, // closers may follow each other
+		{[]string{"return nil", "}", "return nil"}, []string{"return nil", "}", "return nil"}},
+		{[]string{"x"}, []string{"x"}},
+	}
+	for _, tt := range tests {
+		if got := dropRepeatedLines(slices.Clone(tt.in)); !slices.Equal(got, tt.want) {
+			t.Errorf("dropRepeatedLines(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
