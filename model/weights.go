@@ -114,6 +114,35 @@ func (w *Weights) BF16(name string, shape ...int) ([]uint16, error) {
 	return out, nil
 }
 
+// A Summary describes a checkpoint's stored tensors.
+type Summary struct {
+	Parameters int64            // numbers in all tensors (a tied head counts once)
+	Bytes      int64            // bytes of tensor data
+	DTypes     map[string]int64 // parameters per safetensors dtype ("BF16", "F32", ...)
+}
+
+// Summary adds up the checkpoint's tensors.
+func (w *Weights) Summary() Summary {
+	s := Summary{DTypes: map[string]int64{}}
+	seen := map[*stFile]bool{} // w.files maps each tensor's name to its file
+	for _, f := range w.files {
+		if seen[f] {
+			continue
+		}
+		seen[f] = true
+		for _, t := range f.tensors {
+			n := int64(1)
+			for _, d := range t.Shape {
+				n *= int64(d)
+			}
+			s.Parameters += n
+			s.Bytes += int64(t.End - t.Begin)
+			s.DTypes[string(t.DType)] += n
+		}
+	}
+	return s
+}
+
 // storedBF16 reports whether every tensor of the checkpoint is stored in
 // BF16: its weights then lose nothing as BF16 (Model.SetBF16Dot).
 func (w *Weights) storedBF16() bool {

@@ -335,3 +335,32 @@ func TestWeightsErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestWeightsSummary counts each family's synthetic checkpoint: every
+// tensor's numbers once, its bytes by dtype.
+func TestWeightsSummary(t *testing.T) {
+	for _, fc := range familyCases {
+		dir, src := writeFamily(t, fc)
+		var want int64
+		for _, tt := range modelTensors(src) {
+			want += int64(len(tt.data))
+		}
+		m, err := Load(dir)
+		if err != nil {
+			t.Fatalf("%s: %v", fc.name, err)
+		}
+		s := m.Summary()
+		m.Close()
+		var byType, bytes int64
+		for dt, n := range s.DTypes {
+			byType += n
+			bytes += n * int64(dtypeSizes[dtype(dt)])
+		}
+		if s.Parameters != want || byType != want || s.Bytes != bytes {
+			t.Errorf("%s: Summary() = %+v, want %d parameters in %d bytes", fc.name, s, want, bytes)
+		}
+	}
+	if s := (&Model{}).Summary(); s.Parameters != 0 {
+		t.Errorf("a model with no checkpoint: Summary() = %+v", s)
+	}
+}

@@ -33,5 +33,8 @@ func openCUDA(f engineFlags) (engine.Backend, *tokenizer.Tokenizer, error) {
 	return b, tok, nil
 }
 
+// cudaBuild reports whether this binary was built with -tags cuda.
+const cudaBuild = true
+
 // engineFatal reports the errors after which the GPU cannot serve again.
 func engineFatal(err error) bool { return errors.Is(err, gpu.ErrDeviceLost) }

@@ -13,5 +13,8 @@ func openCUDA(engineFlags) (engine.Backend, *tokenizer.Tokenizer, error) {
 	return nil, nil, errNoCUDA
 }
 
+// cudaBuild reports whether this binary was built with -tags cuda.
+const cudaBuild = false
+
 // engineFatal: the CPU engine has no unrecoverable errors.
 func engineFatal(error) bool { return false }

@@ -30,9 +30,6 @@ func init() {
 	})
 }
 
-// version is the server's version in initialize's serverInfo.
-var version = "devel"
-
 func runServe(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -76,7 +73,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	cfg.Model = *dir
 	return lsp.Serve(context.Background(), os.Stdin, nopCloser{stdout}, lsp.Options{
 		Name:    "unmask",
-		Version: version,
+		Version: buildVersion(),
 		Config:  cfg,
 		Load:    load,
 		Logf:    logger.Printf,
