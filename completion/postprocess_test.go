@@ -2,6 +2,7 @@ package completion
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -74,4 +75,44 @@ func TestIndentStyleOf(t *testing.T) {
 			t.Errorf("indentStyleOf(%q) = %+v, want %+v", tt.text, got, tt.want)
 		}
 	}
+}
+
+// FuzzPostprocess holds Postprocess to what the server relies on, for any
+// model output around any cursor: no panic, no blank answer, no trailing
+// white space on a line, one line where the cursor is mid-line, never more
+// lines than the model wrote, and line ends as the file's.
+func FuzzPostprocess(f *testing.F) {
+	f.Add("func f() {\n\t", "\n}\n", "x := 1\n\ty := 2\n}\n")
+	f.Add("x := f(", "a, b)\n", "1, \nfoo")
+	f.Add("import os\n", "\n", "import sys\nimport sys\n")
+	f.Add("\tfor {\n\t\tx++\n", "\n\t}\n}\n", "\t}")
+	f.Add("a\r\n\t", "\r\nb\r\n", "c\r\n\td  \n")
+	f.Fuzz(func(t *testing.T, prefix, suffix, raw string) {
+		line := prefix[strings.LastIndexByte(prefix, '\n')+1:]
+		lineSuffix, _, _ := strings.Cut(suffix, "\n")
+		w := Window{Prefix: prefix, Suffix: suffix, LinePrefix: line, LineSuffix: lineSuffix}
+		got := Postprocess(w, raw)
+		if got == "" {
+			return
+		}
+		if strings.TrimSpace(got) == "" {
+			t.Fatalf("blank answer %q", got)
+		}
+		crlf := strings.Contains(prefix, "\r\n") || strings.Contains(suffix, "\r\n")
+		lines := strings.Split(strings.ReplaceAll(got, "\r\n", "\n"), "\n")
+		if !w.Multiline() && len(lines) > 1 {
+			t.Fatalf("mid-line answer of %d lines: %q", len(lines), got)
+		}
+		if len(lines) > strings.Count(strings.ReplaceAll(raw, "\r\n", "\n"), "\n")+1 {
+			t.Fatalf("%d lines from a raw answer of fewer: %q -> %q", len(lines), raw, got)
+		}
+		for _, l := range lines {
+			if strings.TrimRight(l, " \t") != l {
+				t.Fatalf("trailing white space in %q", got)
+			}
+		}
+		if !crlf && strings.Contains(got, "\r\n") && !strings.Contains(raw, "\r") {
+			t.Fatalf("CRLF in an LF file: %q", got)
+		}
+	})
 }
