@@ -24,7 +24,7 @@
 // client whose context ends sends $/cancelRequest with the call's (numeric)
 // id and the engine cancels the running step. Prefill sends only the tokens
 // after the prefix the engine already holds; Denoise returns top-k candidates
-// and entropies (never full logits). Prefill and Denoise carry
+// and entropies (never full logits). Prefill, Denoise and Infill carry
 // engine.WithBackground's mark as it stands when the call is made, so a
 // speculation leaves threads free in the engine process too. The engine's
 // sentinel errors (engine.ErrContextFull, ErrBlockSize, ErrToken, ErrClosed)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/unmask/unmask/engine"
 	"go.lsp.dev/jsonrpc2"
 )
 
@@ -53,7 +54,8 @@ type InfillFunc func(ctx context.Context, req InfillRequest, onStep func(InfillP
 
 type infillParams struct {
 	InfillRequest
-	Stream string `json:"stream"` // names the request's partial notifications
+	Stream     string `json:"stream"`               // names the request's partial notifications
+	Background bool   `json:"background,omitempty"` // engine.Background of the call, as for prefill and denoise
 }
 
 type partialParams struct {
@@ -75,7 +77,7 @@ func (cs *connState) infill(ctx context.Context, conn jsonrpc2.Conn, p infillPar
 		// stream; a failed write only loses a partial.
 		_ = conn.Notify(ctx, methodPartial, partialParams{Stream: p.Stream, InfillPartial: pt})
 	}
-	return fn(ctx, p.InfillRequest, onStep)
+	return fn(markBackground(ctx, p.Background), p.InfillRequest, onStep)
 }
 
 // streams routes partial notifications to the Infill call waiting for them.
@@ -124,12 +126,14 @@ func (c *Client) handle(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc
 	return jsonrpc2.MethodNotFoundHandler(ctx, reply, req)
 }
 
-// Infill asks the engine to decode a whole request. onPartial, when not nil,
+// Infill asks the engine to decode a whole request; the engine decodes it
+// in the background when ctx carries engine.WithBackground's mark (then
+// its steps all do: a promote does not reach a request under way). onPartial, when not nil,
 // is called with each step's partial span, in order, before Infill returns;
 // it runs on the connection's read loop, so it must not block. Cancelling
 // ctx cancels the request in the engine.
 func (c *Client) Infill(ctx context.Context, req InfillRequest, onPartial func(InfillPartial)) (InfillResult, error) {
-	p := infillParams{InfillRequest: req}
+	p := infillParams{InfillRequest: req, Background: engine.Background(ctx)}
 	if onPartial != nil {
 		p.Stream = c.streams.add(onPartial)
 		defer c.streams.remove(p.Stream)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/unmask/unmask/engine"
 )
 
 // serveInfill serves a fake backend whose whole-infill requests are answered
@@ -89,5 +91,25 @@ func TestInfillNotServed(t *testing.T) {
 	c := serveInfill(t, nil)
 	if _, err := c.Infill(context.Background(), InfillRequest{Prefix: "p"}, nil); !errors.Is(err, ErrProtocol) {
 		t.Errorf("Infill on an engine without a decoder = %v, want ErrProtocol", err)
+	}
+}
+
+// A whole infill request keeps the background mark of its context in the
+// engine, and one without it runs in the foreground.
+func TestInfillBackground(t *testing.T) {
+	c := serveInfill(t, func(ctx context.Context, req InfillRequest, onStep func(InfillPartial)) (InfillResult, error) {
+		if engine.Background(ctx) {
+			return InfillResult{Text: "background"}, nil
+		}
+		return InfillResult{Text: "foreground"}, nil
+	})
+	bg, _ := engine.WithBackground(context.Background())
+	for _, tc := range []struct {
+		ctx  context.Context
+		want string
+	}{{context.Background(), "foreground"}, {bg, "background"}} {
+		if res, err := c.Infill(tc.ctx, InfillRequest{Prefix: "p"}, nil); err != nil || res.Text != tc.want {
+			t.Errorf("Infill = %+v, %v, want %s", res, err, tc.want)
+		}
 	}
 }

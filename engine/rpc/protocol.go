@@ -63,7 +63,7 @@ type denoiseParams struct {
 	Background bool    `json:"background,omitempty"` // engine.Background of the call; see below
 }
 
-// The background field of prefill and denoise carries engine.WithBackground's
+// The background field of prefill, denoise and infill carries engine.WithBackground's
 // mark as engine.Background reported it when the client made the call. The
 // engine calls its backend with the mark, so a CPU engine process runs a
 // speculation on one thread and leaves the others to foreground work, as in
