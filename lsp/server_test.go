@@ -586,6 +586,15 @@ func TestMenuAlternativesTypingThrough(t *testing.T) {
 	if n := fill.calls.Load() - calls; n != 0 {
 		t.Errorf("typing through the menu ran the model %d times, want 0", n)
 	}
+	// Three explicit requests offered 2 + 1 + 1 alternatives, the last two
+	// from the record of the first.
+	var st Status
+	if m := h.call("unmask/status", nil); m.Error != nil || json.Unmarshal(m.Result, &st) != nil {
+		t.Fatalf("unmask/status = %s, %+v", m.Result, m.Error)
+	}
+	if st.Explicit != 3 || st.Alternatives != 4 || st.AlternativesCached != 2 {
+		t.Errorf("status: explicit %d, alternatives %d, cached %d; want 3, 4, 2", st.Explicit, st.Alternatives, st.AlternativesCached)
+	}
 }
 
 // The completion menu (Helix) lists one answer, or up to

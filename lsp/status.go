@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/unmask/unmask/cache"
+	"github.com/unmask/unmask/completion"
 	"go.lsp.dev/jsonrpc2"
 )
 
@@ -24,7 +25,15 @@ type Status struct {
 	LatencyP95  float64        `json:"latencyP95Ms"`
 	CacheHits   int            `json:"cacheHits"`
 	CacheRate   float64        `json:"cacheHitRate"` // hits / completions
-	OpenDocs    int            `json:"openDocuments"`
+	// Explicit counts the finished requests that asked for alternatives
+	// (ghost text asked for, menus with menuAlternatives > 1),
+	// Alternatives the answers they offered beyond the first, and
+	// AlternativesCached those requests whose alternatives came with no
+	// forward pass (typed through or asked again).
+	Explicit           int `json:"explicit"`
+	Alternatives       int `json:"alternatives"`
+	AlternativesCached int `json:"alternativesCached"`
+	OpenDocs           int `json:"openDocuments"`
 	// Languages are the languageIds completed: the user's `languages`
 	// setting, else those the model was trained on; absent when every
 	// language is (clients show why a document gets nothing).
@@ -45,6 +54,9 @@ type stats struct {
 	cancels   int
 	errors    int
 	hits      int
+	explicit  int
+	more      int
+	moreHits  int
 }
 
 func (st *stats) init() {
@@ -58,9 +70,17 @@ func (st *stats) request(method string) {
 	st.mu.Unlock()
 }
 
-func (st *stats) completed(d time.Duration, cached, empty bool) {
+func (st *stats) completed(d time.Duration, req completion.Request, res completion.Result) {
+	cached, empty := res.Fill.Cached, res.Text == ""
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if req.Settings.Alternatives > 1 {
+		st.explicit++
+		st.more += len(res.More)
+		if res.MoreCached {
+			st.moreHits++
+		}
+	}
 	st.latencies[st.next%len(st.latencies)] = d
 	st.next++
 	st.n++
@@ -79,7 +99,8 @@ func (st *stats) snapshot() Status {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s := Status{Requests: map[string]int{}, Completions: st.n, Empty: st.empty,
-		Cancelled: st.cancels, Errors: st.errors, CacheHits: st.hits}
+		Cancelled: st.cancels, Errors: st.errors, CacheHits: st.hits,
+		Explicit: st.explicit, Alternatives: st.more, AlternativesCached: st.moreHits}
 	for k, v := range st.requests {
 		s.Requests[k] = v
 	}
