@@ -98,13 +98,21 @@ func TestAlternatives(t *testing.T) {
 			if len(tt.f.reqs) != tt.fills {
 				t.Errorf("%d fills, want %d", len(tt.f.reqs), tt.fills)
 			}
+			forwards := 0 // each fill that answers costs the fake one forward pass
 			for i, r := range tt.f.reqs {
+				s := r.Settings
+				if r.Alternative && s.LookupRank <= len(tt.f.ranked) && (s.Temperature == 0 || s.Seed != tt.f.failSeed) {
+					forwards++
+				}
 				if i > 0 != r.Alternative {
 					t.Errorf("fill %d: Alternative %v", i, r.Alternative)
 				}
 				if r.Alternative && (!r.Settings.ColdOnly || r.Settings.Speculate || r.Settings.Alternatives != 0) {
 					t.Errorf("fill %d: alternative settings %+v: want cold, no speculation, no alternatives of its own", i, r.Settings)
 				}
+			}
+			if res.MoreForwards != forwards {
+				t.Errorf("MoreForwards %d, want %d", res.MoreForwards, forwards)
 			}
 		})
 	}

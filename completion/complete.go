@@ -187,7 +187,10 @@ type Result struct {
 	// alternatives computed for an earlier state of this context, which
 	// the text typed since starts (Cache.lookupAlternatives).
 	MoreCached bool
-	Elapsed    time.Duration
+	// MoreForwards are the forward passes the search for More took, its
+	// fills that offered nothing new included (0 when MoreCached).
+	MoreForwards int
+	Elapsed      time.Duration
 }
 
 // singleLineTokens bounds a mid-line completion, which keeps one line.
@@ -239,7 +242,7 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 				// first answer; or else computed, which needs the window.
 				if res.More, res.MoreCached = e.Cache.lookupAlternatives(req, snap.raw, rest); !res.MoreCached {
 					if w, err := req.Doc.snapshot(req.Position, req.Encoding, req.Selected, budget, count, true); err == nil {
-						res.More = e.alternatives(ctx, req, w, e.lookupTexts(req), rest, start)
+						res.More, res.MoreForwards = e.alternatives(ctx, req, w, e.lookupTexts(req), rest, start)
 					}
 				}
 			}
@@ -272,7 +275,7 @@ func (e *Engine) Complete(ctx context.Context, req Request) (Result, error) {
 		// with (the first answer was decoded anew, as for any miss), or
 		// asked again where the first answer was not cached.
 		if res.More, res.MoreCached = e.Cache.lookupAlternatives(req, snap.raw, text); !res.MoreCached {
-			res.More = e.alternatives(ctx, req, snap, others, text, start)
+			res.More, res.MoreForwards = e.alternatives(ctx, req, snap, others, text, start)
 		}
 	}
 	if text != "" {
@@ -340,10 +343,9 @@ const (
 // A search that ends otherwise is recorded for the document
 // (Cache.putAlternatives): typing through them then costs no fill. One cut
 // short is not, so that asking again searches again.
-func (e *Engine) alternatives(ctx context.Context, req Request, snap snapshot, others []string, first string, start time.Time) []string {
+func (e *Engine) alternatives(ctx context.Context, req Request, snap snapshot, others []string, first string, start time.Time) (more []string, forwards int) {
 	want := req.Settings.Alternatives - 1
 	seen := map[string]bool{strings.TrimSpace(first): true, "": true}
-	var more []string
 	own, rank, seed := false, 1, 0
 	if req.Settings.NoLookup {
 		rank = 0
@@ -373,6 +375,7 @@ func (e *Engine) alternatives(ctx context.Context, req Request, snap snapshot, o
 		}
 		var r Result
 		text, err := e.answer(ctx, req, snap, others, s, true, at, &r)
+		forwards += r.Fill.Forwards
 		if err != nil || ctx.Err() != nil {
 			cut = true
 			break
@@ -394,7 +397,7 @@ func (e *Engine) alternatives(ctx context.Context, req Request, snap snapshot, o
 	if !cut {
 		e.Cache.putAlternatives(req, snap.raw, first, more)
 	}
-	return more
+	return more, forwards
 }
 
 // fillRequest asks for the middle of window w; the context lookup searches

@@ -141,9 +141,9 @@ func (s *Server) completeOnce(ctx context.Context, uri protocol.DocumentURI, pos
 		return completion.Result{}, nil
 	}
 	s.stats.completed(time.Since(start), req, res)
-	s.logf("completion %s %d:%d: %d forwards, %d tokens, context %d (%d reused), prefill %v, denoise %v, stop %s, cached %v, body %v: %q (+%d more, cached %v) in %v",
+	s.logf("completion %s %d:%d: %d forwards, %d tokens, context %d (%d reused), prefill %v, denoise %v, stop %s, cached %v, body %v: %q (+%d more in %d forwards, cached %v) in %v",
 		uri, pos.Line, pos.Character, res.Fill.Forwards, res.Fill.Tokens, res.Fill.ContextTokens, res.Fill.Reused,
-		res.Fill.Prefill, res.Fill.Denoise, res.Fill.Stop, res.Fill.Cached, res.Body, res.Text, len(res.More), res.MoreCached, time.Since(start))
+		res.Fill.Prefill, res.Fill.Denoise, res.Fill.Stop, res.Fill.Cached, res.Body, res.Text, len(res.More), res.MoreForwards, res.MoreCached, time.Since(start))
 	return res, nil
 }
 
