@@ -17,6 +17,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from contamination import probe, training_text  # noqa: E402
 from fim import load_docs, sample_span  # noqa: E402
 
 
@@ -31,7 +32,10 @@ def main():
     ap.add_argument("--max-middle", type=int, default=300)
     ap.add_argument("--exclude", default="",
                     help="folder of case files (eval/cases): skip a case equal to one of them")
+    ap.add_argument("--exclude-train", nargs="*", default=[],
+                    help="training splits: skip a case whose text one holds verbatim (contamination.py)")
     a = ap.parse_args()
+    train_text = training_text(a.exclude_train) if a.exclude_train else None
     os.makedirs(a.out, exist_ok=True)
     exclude = set()
     if a.exclude:
@@ -62,6 +66,9 @@ def main():
                 se = len(t) if se < 0 or e + a.suffix_chars >= len(t) else se + 1
                 source = d["source"] + ":" + d["path"]
                 if (source, t[ps:s], mid) in exclude:
+                    continue
+                c = {"prefix": t[ps:s], "suffix": t[e:se], "middle": mid}
+                if train_text is not None and probe(c) in train_text:
                     continue
                 out.append({"id": f"{lang}-{kind}-{len(out):03d}", "language": lang, "kind": kind,
                             "source": source,

@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/unmask/unmask/completion"
@@ -60,6 +62,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	body := fs.Bool("body", true, "editor pipeline: continue a completion that opens a block the suffix has no body for into its body, as the language server does")
 	alternatives := fs.Int("alternatives", 1, "editor pipeline: offer up to N different answers, as the server does when ghost text is asked for explicitly; prints the rates of the best of them beside the first's")
 	ctxTokens := fs.Int("context-tokens", 0, "prefix+suffix budget in tokens, at most the model's window (0 = raw: the window; editor: the server's default)")
+	skip := fs.String("skip", "", "leave out the cases whose ids this file lists, one a line (eval/cases/seen-in-training.txt: those whose text a training split holds verbatim)")
 	budget := fs.Duration("budget", 0, "decode time limit per case in the editor pipeline (0 = none, so results do not depend on the machine's load)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: unmask eval --cases FILE.jsonl [--cases ...] [--model DIR | --baseline empty|copyline|lookup] [--pipeline raw|editor] [--json]")
@@ -96,6 +99,19 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			cs = cs[:*limit]
 		}
 		cases = append(cases, cs...)
+	}
+	if *skip != "" {
+		data, err := os.ReadFile(*skip)
+		if err != nil {
+			return err
+		}
+		ids := map[string]bool{}
+		for _, id := range strings.Fields(string(data)) {
+			ids[id] = true
+		}
+		n := len(cases)
+		cases = slices.DeleteFunc(cases, func(c eval.Case) bool { return ids[c.ID] })
+		fmt.Fprintf(stderr, "left out %d of %d cases listed in %s\n", n-len(cases), n, *skip)
 	}
 	if *openFiles != "" {
 		fh, err := os.Open(*openFiles)

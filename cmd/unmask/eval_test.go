@@ -81,3 +81,39 @@ func TestEvalEditorPipeline(t *testing.T) {
 		t.Error("eval --pipeline ide: no error")
 	}
 }
+
+// --skip leaves out the cases a file lists by id.
+func TestEvalSkip(t *testing.T) {
+	dir := t.TempDir()
+	cases := filepath.Join(dir, "c.jsonl")
+	var b strings.Builder
+	for _, id := range []string{"a", "b", "c"} {
+		line, _ := json.Marshal(map[string]string{"id": id, "language": "go", "kind": "line",
+			"prefix": "package p\n\nfunc f() {\n\t", "suffix": "\n}\n", "middle": "return"})
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(cases, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	skip := filepath.Join(dir, "skip.txt")
+	if err := os.WriteFile(skip, []byte("b\nnot-a-case\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"eval", "--cases", cases, "--baseline", "empty", "--skip", skip, "--json"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "left out 1 of 3 cases") {
+		t.Errorf("stderr %q, want it to say one case was left out", errb.String())
+	}
+	var sum struct {
+		Cases int `json:"cases"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil || sum.Cases != 2 {
+		t.Errorf("summary %s (%v): want 2 cases", out.String(), err)
+	}
+	if code := run([]string{"eval", "--cases", cases, "--baseline", "empty", "--skip", filepath.Join(dir, "none")}, &out, &errb); code != 1 {
+		t.Errorf("a missing --skip file: exit %d, want 1", code)
+	}
+}
