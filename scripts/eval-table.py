@@ -5,10 +5,11 @@ similarity / parse rate, one `unmask eval --json` run per column.
 
     go build -o /tmp/unmask ./cmd/unmask
     python3 scripts/eval-table.py --unmask /tmp/unmask [--cases 'eval/cases/*.jsonl'] \
-        [--model DIR] [--open-files train/data/corpus/heldout.jsonl] [--out runs.json]
+        [--model DIR] [--open-files train/data/corpus/heldout.jsonl] [--skip FILE] [--out runs.json]
 
 --open-files adds the column with each case's package files open (needs the
-corpus from train/build_corpus.py); --out keeps every run's JSON summary.
+corpus from train/build_corpus.py); --skip leaves out the cases a file lists
+(eval/cases/seen-in-training.txt); --out keeps every run's JSON summary.
 Standard library only.
 """
 import argparse
@@ -35,7 +36,7 @@ def columns(a):
 
 
 def run(a, args):
-    cmd = [a.unmask, "eval", "--cases", a.cases, "--json"] + args
+    cmd = [a.unmask, "eval", "--cases", a.cases, "--json"] + (["--skip", a.skip] if a.skip else []) + args
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out)
@@ -47,6 +48,7 @@ def main():
     ap.add_argument("--cases", default="eval/cases/*.jsonl")
     ap.add_argument("--model", default="")
     ap.add_argument("--open-files", default="")
+    ap.add_argument("--skip", default="")
     ap.add_argument("--out", default="")
     a = ap.parse_args()
     runs = [(name, run(a, args)) for name, args in columns(a)]
