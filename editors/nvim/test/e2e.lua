@@ -305,7 +305,8 @@ local health = lua([[
   vim.cmd('bwipeout')
   return text
 ]])
-if health:find('ERROR') or not health:find('OK server offers inline completion') then
+if health:find('ERROR') or not health:find('OK server offers inline completion')
+    or not health:find('model: embedded') then
   fail(':checkhealth unmask:\n' .. health)
 end
 say('editors-nvim: :checkhealth unmask: no errors')

@@ -26,11 +26,27 @@ function M.check()
   local exe = cmd[1]
   if vim.fn.executable(exe) == 1 then
     h.ok(('`%s` found: %s'):format(exe, vim.fn.exepath(exe)))
-    local out = vim.fn.system({ exe, 'help' })
-    if vim.v.shell_error ~= 0 and not out:match('serve') then
-      h.warn(('`%s help` failed: %s'):format(exe, vim.trim(out)))
-    elseif not out:match('serve') then
-      h.warn(('`%s help` does not list `serve`: is this unmask?'):format(exe))
+    -- `unmask version` names the build, the CPU kernel and the model (with
+    -- the --model the server is started with): what a bug report needs.
+    local vcmd = { exe, 'version' }
+    for i, a in ipairs(cmd) do
+      if (a == '--model' or a == '-model') and cmd[i + 1] then
+        vim.list_extend(vcmd, { '--model', cmd[i + 1] })
+      end
+    end
+    local out = vim.fn.system(vcmd)
+    if vim.v.shell_error == 0 and out:match('^unmask ') then
+      for _, line in ipairs(vim.split(vim.trim(out), '\n')) do
+        h.info(line)
+      end
+    else
+      -- An unmask from before `version`, or another program.
+      out = vim.fn.system({ exe, 'help' })
+      if vim.v.shell_error ~= 0 and not out:match('serve') then
+        h.warn(('`%s help` failed: %s'):format(exe, vim.trim(out)))
+      elseif not out:match('serve') then
+        h.warn(('`%s help` does not list `serve`: is this unmask?'):format(exe))
+      end
     end
   else
     h.error(('`%s` not found'):format(exe), {
