@@ -142,6 +142,7 @@ export interface StatusInput {
   server?: ServerStatus;
   error?: string;
   languageId?: string; // the active editor's
+  version?: string; // the server's serverInfo.version (`unmask version` says more)
 }
 
 // statusText returns the status bar's text and tooltip.
@@ -172,6 +173,9 @@ export function statusText(s: StatusInput): { text: string; tooltip: string } {
     text += ` · ${Math.round(s.lastLatencyMs)} ms`;
   }
   const lines = [`model: ${s.model || 'embedded default'}`, `device: ${device}`];
+  if (s.version) {
+    lines.push(`server: unmask ${s.version}`);
+  }
   if (s.lastLatencyMs !== undefined) {
     lines.push(`last completion: ${Math.round(s.lastLatencyMs)} ms`);
   }

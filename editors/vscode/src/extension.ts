@@ -47,6 +47,7 @@ function updateStatus(): void {
     server: serverStatus,
     error: startError,
     languageId: vscode.window.activeTextEditor?.document.languageId,
+    version: client?.initializeResult?.serverInfo?.version,
   });
   status.text = text;
   status.tooltip = tooltip;
