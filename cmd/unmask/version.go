@@ -71,13 +71,13 @@ func vcsOf(bi *debug.BuildInfo) (rev string, modified bool) {
 }
 
 func runVersion(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("model", "", "describe this checkpoint folder instead of the embedded model")
-	if err := fs.Parse(args); err != nil {
+	flags := flag.NewFlagSet("version", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	dir := flags.String("model", "", "describe this checkpoint folder instead of the embedded model")
+	if err := flags.Parse(args); err != nil {
 		return errUsage
 	}
-	if fs.NArg() > 0 {
+	if flags.NArg() > 0 {
 		fmt.Fprintln(stderr, "usage: unmask version [--model DIR]")
 		return errUsage
 	}
@@ -128,8 +128,15 @@ func describeModel(w io.Writer, dir string) error {
 			fmt.Fprintf(w, "  trained: %d steps, %.1fM tokens in its last run\n", t.Train.Step, float64(t.Train.Tokens)/1e6)
 		}
 	}
-	if data, err := fs.ReadFile(fsys, "model.safetensors"); err == nil {
-		fmt.Fprintf(w, "  model.safetensors sha256 %x\n", sha256.Sum256(data))
+	if f, err := fsys.Open("model.safetensors"); err == nil {
+		// Streamed: a real checkpoint's file is gigabytes.
+		h := sha256.New()
+		_, err := io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("model.safetensors: %w", err)
+		}
+		fmt.Fprintf(w, "  model.safetensors sha256 %x\n", h.Sum(nil))
 	}
 	return nil
 }
