@@ -11,11 +11,19 @@ taken in fp32 over the "model" state dicts, with optional weights:
 The result is a ckpt.pt that export.py and compare.py read: the first
 checkpoint's config and args, step and tokens of the last, no optimizer
 state (it is not meant to be resumed), and "averaged" naming its sources.
+A source may also be an exported folder (model/defaultmodel: its weights as
+stored, BF16 there), when at least one is a ckpt.pt to take the config
+from; --ema takes each ckpt.pt's moving average (train.py --ema) instead of
+its last weights.
 """
 import argparse
 import os
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train import load_init  # noqa: E402
 
 
 def main(argv=None):
@@ -23,15 +31,32 @@ def main(argv=None):
     ap.add_argument("ckpts", nargs="+", help="ckpt.pt files of one architecture")
     ap.add_argument("--out", required=True)
     ap.add_argument("--weights", default="", help="comma-separated, one per checkpoint (default: equal)")
+    ap.add_argument("--ema", action="store_true", help="average the ckpt.pt files' moving averages, not their last weights")
     a = ap.parse_args(argv)
     ws = [float(w) for w in a.weights.split(",")] if a.weights else [1.0] * len(a.ckpts)
     if len(ws) != len(a.ckpts) or min(ws) < 0 or sum(ws) <= 0:
         ap.error("--weights needs one non-negative weight per checkpoint, not all zero")
     ws = [w / sum(ws) for w in ws]
-    cks = [torch.load(p, map_location="cpu", weights_only=False) for p in a.ckpts]
-    first = cks[0]
-    for p, ck in zip(a.ckpts[1:], cks[1:]):
-        if ck["config"] != first["config"]:
+    cks = []
+    for p in a.ckpts:
+        if os.path.isdir(p):
+            weights, step, seen = load_init(p)
+            cks.append({"model": weights, "step": step, "tokens_seen": seen})
+            continue
+        ck = torch.load(p, map_location="cpu", weights_only=False)
+        if a.ema:
+            if "ema" not in ck:
+                raise SystemExit(f"average: {p} has no moving average")
+            ck["model"] = ck["ema"]
+        cks.append(ck)
+    files = [ck for ck in cks if "config" in ck]
+    if not files:
+        raise SystemExit("average: needs at least one ckpt.pt for the config")
+    first = files[0]
+    for p, ck in zip(a.ckpts, cks):
+        if ck is first:
+            continue
+        if "config" in ck and ck["config"] != first["config"]:
             raise SystemExit(f"average: {p}: config differs from {a.ckpts[0]}'s")
         if ck["model"].keys() != first["model"].keys():
             raise SystemExit(f"average: {p}: tensors differ from {a.ckpts[0]}'s")
