@@ -37,7 +37,9 @@ func (s *Server) completion(ctx context.Context, reply jsonrpc2.Replier, req jso
 		list := &protocol.CompletionList{IsIncomplete: true, Items: []protocol.CompletionItem{}}
 		for i, text := range append([]string{res.Text}, res.More...) {
 			if text != "" {
-				list.Items = append(list.Items, completionItem(res, text, i))
+				it := completionItem(res, text, i)
+				it.Command = acceptedCommand(len(list.Items), true)
+				list.Items = append(list.Items, it)
 			}
 		}
 		return list, nil

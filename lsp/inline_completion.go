@@ -29,7 +29,8 @@ func (s *Server) inlineCompletion(ctx context.Context, reply jsonrpc2.Replier, r
 		r := protocolRange(res.Range)
 		for _, text := range append([]string{res.Text}, res.More...) {
 			if text != "" {
-				list.Items = append(list.Items, InlineCompletionItem{InsertText: text, Range: &r})
+				list.Items = append(list.Items, InlineCompletionItem{InsertText: text, Range: &r,
+					Command: acceptedCommand(len(list.Items), false)})
 			}
 		}
 		return list, nil

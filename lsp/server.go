@@ -205,6 +205,7 @@ func init() {
 		protocol.MethodTextDocumentCompletion:          (*Server).completion,
 		methodInlineCompletion:                         (*Server).inlineCompletion,
 		methodStatus:                                   (*Server).status,
+		protocol.MethodWorkspaceExecuteCommand:         (*Server).executeCommand,
 	}
 }
 

@@ -238,7 +238,8 @@ func TestCompletions(t *testing.T) {
 	m := h.call("textDocument/inlineCompletion", map[string]any{
 		"textDocument": map[string]any{"uri": uri}, "position": map[string]any{"line": 3, "character": 5},
 		"context": map[string]any{"triggerKind": 2}})
-	want := `{"items":[{"insertText":"Println(\"hi\")","range":{"start":{"line":3,"character":5},"end":{"line":3,"character":5}}}]}`
+	accepted := `"command":{"title":"unmask: accepted","command":"unmask.accepted","arguments":[{"index":0}]}`
+	want := `{"items":[{"insertText":"Println(\"hi\")","range":{"start":{"line":3,"character":5},"end":{"line":3,"character":5}},` + accepted + `}]}`
 	if m.Error != nil || string(m.Result) != want {
 		t.Errorf("inlineCompletion = %s, %+v, want %s", m.Result, m.Error, want)
 	}
@@ -252,7 +253,7 @@ func TestCompletions(t *testing.T) {
 		"context": map[string]any{"triggerKind": 2, "selectedCompletionInfo": map[string]any{
 			"range": map[string]any{"start": map[string]any{"line": 3, "character": 5}, "end": map[string]any{"line": 3, "character": 5}},
 			"text":  "Fprint"}}})
-	want = `{"items":[{"insertText":"FprintPrintln(\"hi\")","range":{"start":{"line":3,"character":5},"end":{"line":3,"character":5}}}]}`
+	want = `{"items":[{"insertText":"FprintPrintln(\"hi\")","range":{"start":{"line":3,"character":5},"end":{"line":3,"character":5}},` + accepted + `}]}`
 	if m.Error != nil || string(m.Result) != want {
 		t.Errorf("inlineCompletion with a selected item = %s, %+v, want %s", m.Result, m.Error, want)
 	}
@@ -691,5 +692,38 @@ func TestModelLanguages(t *testing.T) {
 		if tc.status != "" && !strings.Contains(string(m.Result), tc.status) || tc.status == "" && strings.Contains(string(m.Result), `"languages"`) {
 			t.Errorf("status with languages %q = %s, want %s", tc.langs, m.Result, cmp.Or(tc.status, "no languages"))
 		}
+	}
+}
+
+// Clients report an inserted item by executing its unmask.accepted
+// command; unmask/status counts them, and those that were alternatives.
+func TestAcceptedCommand(t *testing.T) {
+	h := start(t, Options{})
+	res := h.initialize(`{}`)
+	if !strings.Contains(string(res), `"executeCommandProvider":{"commands":["unmask.accepted"]}`) {
+		t.Errorf("initialize = %s, want the unmask.accepted command offered", res)
+	}
+	exec := func(args ...any) lsptest.Message {
+		return h.call("workspace/executeCommand", map[string]any{"command": "unmask.accepted", "arguments": args})
+	}
+	for _, args := range [][]any{{map[string]any{"index": 0}}, {map[string]any{"index": 2, "menu": true}}, nil} {
+		if m := exec(args...); m.Error != nil {
+			t.Errorf("accepted %v: %+v", args, m.Error)
+		}
+	}
+	for _, args := range [][]any{{"zero"}, {map[string]any{"index": -1}}} {
+		if m := exec(args...); m.Error == nil || m.Error.Code != -32602 {
+			t.Errorf("accepted %v = %+v, want InvalidParams", args, m.Error)
+		}
+	}
+	if m := h.call("workspace/executeCommand", map[string]any{"command": "rm -rf"}); m.Error == nil || m.Error.Code != -32602 {
+		t.Errorf("an unknown command = %+v, want InvalidParams", m.Error)
+	}
+	var st Status
+	if m := h.call("unmask/status", nil); m.Error != nil || json.Unmarshal(m.Result, &st) != nil {
+		t.Fatalf("unmask/status = %s, %+v", m.Result, m.Error)
+	}
+	if st.Accepted != 3 || st.AcceptedAlternatives != 1 {
+		t.Errorf("status: accepted %d, alternatives %d; want 3, 1", st.Accepted, st.AcceptedAlternatives)
 	}
 }

@@ -33,7 +33,12 @@ type Status struct {
 	Explicit           int `json:"explicit"`
 	Alternatives       int `json:"alternatives"`
 	AlternativesCached int `json:"alternativesCached"`
-	OpenDocs           int `json:"openDocuments"`
+	// Accepted counts the items the client reported inserted (the
+	// unmask.accepted command), AcceptedAlternatives those of them that
+	// were an alternative, not the first answer.
+	Accepted             int `json:"accepted"`
+	AcceptedAlternatives int `json:"acceptedAlternatives"`
+	OpenDocs             int `json:"openDocuments"`
 	// Languages are the languageIds completed: the user's `languages`
 	// setting, else those the model was trained on; absent when every
 	// language is (clients show why a document gets nothing).
@@ -57,6 +62,8 @@ type stats struct {
 	explicit  int
 	more      int
 	moreHits  int
+	accepts   int
+	acceptAlt int
 }
 
 func (st *stats) init() {
@@ -92,6 +99,15 @@ func (st *stats) completed(d time.Duration, req completion.Request, res completi
 	}
 }
 
+func (st *stats) accepted(index int) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.accepts++
+	if index > 0 {
+		st.acceptAlt++
+	}
+}
+
 func (st *stats) cancelled() { st.mu.Lock(); st.cancels++; st.mu.Unlock() }
 func (st *stats) failed()    { st.mu.Lock(); st.errors++; st.mu.Unlock() }
 
@@ -100,7 +116,8 @@ func (st *stats) snapshot() Status {
 	defer st.mu.Unlock()
 	s := Status{Requests: map[string]int{}, Completions: st.n, Empty: st.empty,
 		Cancelled: st.cancels, Errors: st.errors, CacheHits: st.hits,
-		Explicit: st.explicit, Alternatives: st.more, AlternativesCached: st.moreHits}
+		Explicit: st.explicit, Alternatives: st.more, AlternativesCached: st.moreHits,
+		Accepted: st.accepts, AcceptedAlternatives: st.acceptAlt}
 	for k, v := range st.requests {
 		s.Requests[k] = v
 	}

@@ -113,4 +113,11 @@ if ! diff -u "$work/want.go" "$work/proj/main.go" >&2; then
 	exit 1
 fi
 echo "editors-vscode: the saved file holds unmask's completion"
+# Accepting ran the item's unmask.accepted command: the server logged it.
+if ! grep -rqs --include='*unmask*' 'accepted item 0' "$work/data/logs"; then
+	echo "editors-vscode: FAIL: the server logged no accepted item (the unmask.accepted command did not run)" >&2
+	find "$work/data/logs" -name '*unmask*' -exec tail -30 {} \; >&2 2>/dev/null || true
+	exit 1
+fi
+echo "editors-vscode: the server counted the acceptance"
 echo "editors-vscode: PASS"

@@ -313,5 +313,12 @@ say('editors-nvim: :checkhealth unmask: no errors')
 
 local st = lua("local s = require('unmask').status(); return s.plugin")
 say(('editors-nvim: plugin counters: requests %d, shown %d, accepted %d'):format(st.requests, st.shown, st.accepted))
+-- Each acceptance ran the item's unmask.accepted command: the server
+-- counted as many.
+local server = lua("local s = require('unmask').status(); return s.server or {}")
+if (server.accepted or 0) ~= st.accepted then
+  fail(('the server counted %s acceptances, the plugin %d'):format(tostring(server.accepted), st.accepted))
+end
+say(('editors-nvim: the server counted %d acceptances'):format(server.accepted))
 vim.rpcnotify(chan, 'nvim_command', 'qa!')
 os.exit(0)
