@@ -130,6 +130,7 @@ export interface ServerStatus {
   latencyP95Ms?: number;
   completions?: number;
   cacheHitRate?: number;
+  accepted?: number; // items reported inserted (the unmask.accepted command)
   languages?: string[]; // the languageIds the server completes; absent: all
 }
 
@@ -185,7 +186,7 @@ export function statusText(s: StatusInput): { text: string; tooltip: string } {
       lines.push(`server model: ${st.model}`);
     }
     if (st.completions !== undefined) {
-      lines.push(`completions: ${st.completions}`);
+      lines.push(st.accepted !== undefined ? `completions: ${st.completions}, accepted: ${st.accepted}` : `completions: ${st.completions}`);
     }
     if (st.latencyP50Ms !== undefined && st.latencyP95Ms !== undefined) {
       lines.push(`server latency p50 ${st.latencyP50Ms.toFixed(0)} ms, p95 ${st.latencyP95Ms.toFixed(0)} ms`);

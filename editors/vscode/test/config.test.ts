@@ -89,8 +89,8 @@ test('statusText', () => {
     const got = statusText(c.in).text;
     assert.equal(got, c.text, `${c.name}: statusText().text = ${JSON.stringify(got)}, want ${JSON.stringify(c.text)}`);
   }
-  const tip = statusText({ ...base, lastLatencyMs: 12, version: 'devel-36b610f01234', server: { model: 'ready', completions: 3, latencyP50Ms: 40, latencyP95Ms: 90, cacheHitRate: 0.5 } }).tooltip;
-  for (const want of ['model: embedded default', 'server: unmask devel-36b610f01234', 'last completion: 12 ms', 'server latency p50 40 ms, p95 90 ms', 'cache hits: 50%', 'Click for the log.']) {
+  const tip = statusText({ ...base, lastLatencyMs: 12, version: 'devel-36b610f01234', server: { model: 'ready', completions: 3, accepted: 1, latencyP50Ms: 40, latencyP95Ms: 90, cacheHitRate: 0.5 } }).tooltip;
+  for (const want of ['model: embedded default', 'server: unmask devel-36b610f01234', 'completions: 3, accepted: 1', 'last completion: 12 ms', 'server latency p50 40 ms, p95 90 ms', 'cache hits: 50%', 'Click for the log.']) {
     assert.ok(tip.includes(want), `tooltip ${JSON.stringify(tip)} lacks ${JSON.stringify(want)}`);
   }
   assert.match(statusText({ ...base, error: 'boom' }).tooltip, /^boom\n/);
