@@ -145,26 +145,20 @@ func BenchmarkMatmulDot(b *testing.B) {
 		y := make([]float32, sh.T*sh.N)
 		name := fmt.Sprintf("%dx%dx%d", sh.T, sh.N, sh.K)
 		b.Run("avx512/"+name, func(b *testing.B) {
-			cpu0 := ProcessCPUTime()
-			for b.Loop() {
+			benchFlops(b, sh.T, sh.N, sh.K, func() {
 				matmul(y, sh.N, x, sh.K, w, sh.K, nil, sh.T, sh.K, 0, sh.N)
-			}
-			reportFlops(b, sh.T, sh.N, sh.K, cpu0)
+			})
 		})
 		b.Run("avx512-bf16-weights/"+name, func(b *testing.B) {
-			cpu0 := ProcessCPUTime()
-			for b.Loop() {
+			benchFlops(b, sh.T, sh.N, sh.K, func() {
 				matmulBF16(y, sh.N, x, sh.K, wb, sh.K, nil, sh.T, sh.K, 0, sh.N)
-			}
-			reportFlops(b, sh.T, sh.N, sh.K, cpu0)
+			})
 		})
 		b.Run("avx512-bf16-dot/"+name, func(b *testing.B) {
-			cpu0 := ProcessCPUTime()
-			for b.Loop() {
+			benchFlops(b, sh.T, sh.N, sh.K, func() {
 				roundBF16(xb, x)
 				matmulDot(y, sh.N, xb, sh.K, wb, sh.K, nil, sh.T, sh.K, 0, sh.N)
-			}
-			reportFlops(b, sh.T, sh.N, sh.K, cpu0)
+			})
 		})
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/unmask/unmask/engine"
 )
@@ -133,30 +132,24 @@ func BenchmarkMatmul(b *testing.B) {
 		y := make([]float32, sh.T*sh.N)
 		shape := fmt.Sprintf("%dx%dx%d", sh.T, sh.N, sh.K)
 		b.Run("ref/"+shape, func(b *testing.B) {
-			cpu0 := ProcessCPUTime()
-			for b.Loop() {
+			benchFlops(b, sh.T, sh.N, sh.K, func() {
 				matmulRef(y, sh.N, x, sh.K, w, sh.K, nil, sh.T, sh.K, 0, sh.N)
-			}
-			reportFlops(b, sh.T, sh.N, sh.K, cpu0)
+			})
 		})
 		for _, k := range kernels() {
 			b.Run(k+"/"+shape, func(b *testing.B) {
 				setKernel(k)
-				cpu0 := ProcessCPUTime()
-				for b.Loop() {
+				benchFlops(b, sh.T, sh.N, sh.K, func() {
 					matmul(y, sh.N, x, sh.K, w, sh.K, nil, sh.T, sh.K, 0, sh.N)
-				}
-				reportFlops(b, sh.T, sh.N, sh.K, cpu0)
+				})
 			})
 		}
 		if useKernel("avx512") {
 			wb := toBF16(w)
 			b.Run("avx512-bf16/"+shape, func(b *testing.B) {
-				cpu0 := ProcessCPUTime()
-				for b.Loop() {
+				benchFlops(b, sh.T, sh.N, sh.K, func() {
 					matmulBF16(y, sh.N, x, sh.K, wb, sh.K, nil, sh.T, sh.K, 0, sh.N)
-				}
-				reportFlops(b, sh.T, sh.N, sh.K, cpu0)
+				})
 			})
 		}
 	}
@@ -345,9 +338,14 @@ func TestUseBF16(t *testing.T) {
 	}
 }
 
-// reportFlops reports GFLOP/s of wall time and of process CPU time; on a
-// shared machine the second says what the kernel does with the core it got.
-func reportFlops(b *testing.B, T, N, K int, cpu0 time.Duration) {
+// benchFlops runs product, a T×N×K matrix product, b.N times and reports
+// GFLOP/s of wall time and of process CPU time; on a shared machine the
+// second says what the kernel does with the core it got.
+func benchFlops(b *testing.B, T, N, K int, product func()) {
+	cpu0 := ProcessCPUTime()
+	for b.Loop() {
+		product()
+	}
 	flops := 2 * float64(T*N*K) * float64(b.N)
 	b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	if cpu := ProcessCPUTime() - cpu0; cpu > 0 {
