@@ -131,10 +131,9 @@ func (w *Weights) Summary() Summary {
 		}
 		seen[f] = true
 		for _, t := range f.tensors {
-			n := int64(1)
-			for _, d := range t.Shape {
-				n *= int64(d)
-			}
+			// parseSafetensors checked that the bytes are the shape's
+			// elements times the dtype's size.
+			n := int64((t.End - t.Begin) / dtypeSizes[t.DType])
 			s.Parameters += n
 			s.Bytes += int64(t.End - t.Begin)
 			s.DTypes[string(t.DType)] += n
