@@ -128,10 +128,10 @@ func (c *Client) handle(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc
 
 // Infill asks the engine to decode a whole request; the engine decodes it
 // in the background when ctx carries engine.WithBackground's mark (then
-// its steps all do: a promote does not reach a request under way). onPartial, when not nil,
-// is called with each step's partial span, in order, before Infill returns;
-// it runs on the connection's read loop, so it must not block. Cancelling
-// ctx cancels the request in the engine.
+// all its steps do: a promote does not reach a request under way).
+// onPartial, when not nil, is called with each step's partial span, in
+// order, before Infill returns; it runs on the connection's read loop, so
+// it must not block. Cancelling ctx cancels the request in the engine.
 func (c *Client) Infill(ctx context.Context, req InfillRequest, onPartial func(InfillPartial)) (InfillResult, error) {
 	p := infillParams{InfillRequest: req, Background: engine.Background(ctx)}
 	if onPartial != nil {

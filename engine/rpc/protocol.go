@@ -63,17 +63,18 @@ type denoiseParams struct {
 	Background bool    `json:"background,omitempty"` // engine.Background of the call; see below
 }
 
-// The background field of prefill, denoise and infill carries engine.WithBackground's
-// mark as engine.Background reported it when the client made the call. The
-// engine calls its backend with the mark, so a CPU engine process runs a
-// speculation on one thread and leaves the others to foreground work, as in
-// process (the CUDA engine ignores it). A call keeps the mark it was sent
-// with, as in process: a promote reaches the engine with the session's next
-// call (each denoise is one forward pass), so it needs no message of its
-// own. The field is omitted when false, so old and new clients and engines
-// interoperate: a call without it runs in the foreground, and an engine
-// that predates it ignores it (JSON decoding skips unknown fields) and runs
-// every call in the foreground.
+// The background field of prefill, denoise and infill carries
+// engine.WithBackground's mark as engine.Background reported it when the
+// client made the call. The engine calls its backend with the mark, so a
+// CPU engine process runs a speculation on one thread and leaves the
+// others to foreground work, as in process (the CUDA engine ignores it). A
+// call keeps the mark it was sent with, as in process: a promote reaches
+// the engine with the session's next call (each denoise is one forward
+// pass), so it needs no message of its own. The field is omitted when
+// false, so old and new clients and engines interoperate: a call without
+// it runs in the foreground, and an engine that predates it ignores it
+// (JSON decoding skips unknown fields) and runs every call in the
+// foreground.
 
 // denoiseResult holds N predictions of K candidates each, flattened:
 // candidate j of position i is IDs[i*K+j], LogProbs[i*K+j]. float32 values
