@@ -52,15 +52,6 @@ var _ engine.Backend = (*Model)(nil)
 // Config returns the checkpoint's configuration.
 func (m *Model) Config() Config { return m.cfg }
 
-// Summary describes the checkpoint's stored tensors (zero for a model
-// made by NewRandom).
-func (m *Model) Summary() Summary {
-	if m.src == nil {
-		return Summary{}
-	}
-	return m.src.Summary()
-}
-
 // Info describes the checkpoint for the decoder.
 func (m *Model) Info() engine.Info { return m.cfg.info() }
 

@@ -345,12 +345,12 @@ func TestWeightsSummary(t *testing.T) {
 		for _, tt := range modelTensors(src) {
 			want += int64(len(tt.data))
 		}
-		m, err := Load(dir)
+		w, err := OpenWeightsDir(dir)
 		if err != nil {
 			t.Fatalf("%s: %v", fc.name, err)
 		}
-		s := m.Summary()
-		m.Close()
+		s := w.Summary()
+		w.Close()
 		var byType, bytes int64
 		for dt, n := range s.DTypes {
 			byType += n
@@ -360,7 +360,7 @@ func TestWeightsSummary(t *testing.T) {
 			t.Errorf("%s: Summary() = %+v, want %d parameters in %d bytes", fc.name, s, want, bytes)
 		}
 	}
-	if s := (&Model{}).Summary(); s.Parameters != 0 {
-		t.Errorf("a model with no checkpoint: Summary() = %+v", s)
+	if s := (&Weights{}).Summary(); s.Parameters != 0 {
+		t.Errorf("no checkpoint: Summary() = %+v", s)
 	}
 }

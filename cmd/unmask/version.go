@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/unmask/unmask/model"
 	"github.com/unmask/unmask/model/defaultmodel"
+	"github.com/unmask/unmask/tokenizer"
 )
 
 func init() {
@@ -99,17 +101,29 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 // shape, size, languages, training and the digest of its weights, which
 // names the exact weights in a bug report.
 func describeModel(w io.Writer, dir string) error {
-	m, _, err := model.Open(dir)
+	var fsys fs.FS = defaultmodel.FS()
+	name := "embedded"
+	open := func() (*model.Weights, error) { return model.OpenWeights(fsys) }
+	if dir != "" {
+		fsys, name = os.DirFS(dir), dir
+		open = func() (*model.Weights, error) { return model.OpenWeightsDir(dir) } // memory-mapped
+	}
+	// The tokenizer and the tensors' headers, as model.Open reads them,
+	// without building the model: a real checkpoint's float32 weights
+	// would take gigabytes.
+	data, err := fs.ReadFile(fsys, "tokenizer.json")
+	if err == nil {
+		_, err = tokenizer.Parse(data)
+	}
+	if err != nil {
+		return fmt.Errorf("model: %s: %w", filepath.Join(name, "tokenizer.json"), err)
+	}
+	wts, err := open()
 	if err != nil {
 		return err
 	}
-	c, s := m.Config(), m.Summary()
-	m.Close()
-	var fsys fs.FS = defaultmodel.FS()
-	name := "embedded"
-	if dir != "" {
-		fsys, name = os.DirFS(dir), dir
-	}
+	c, s := wts.Config(), wts.Summary()
+	wts.Close()
 	fmt.Fprintf(w, "model: %s (%s family), hidden %d, %d layers, vocab %d, %.2fM parameters, %.1f MB %s\n",
 		name, c.Family, c.Hidden, c.Layers, c.Vocab, float64(s.Parameters)/1e6, float64(s.Bytes)/1e6, dtypesOf(s))
 	if len(c.Languages) > 0 {
