@@ -242,7 +242,9 @@ def main():
         # or from the first cache is a duplicate and stays theirs.
         extra = {"train": open(os.path.join(args.out, "train-gomods.jsonl"), "w"),
                  "heldout": open(os.path.join(args.out, "heldout-gomods.jsonl"), "w")}
+        before = len(stats)
         walk_modcache(args.gomods, extra, stats, seen_exact, seen_near, skipped)
+        gomods = len(stats) - before
         for f in extra.values():
             f.close()
     for f in out.values():
@@ -260,7 +262,7 @@ def main():
             print(name, s["license"], s["files"], s["bytes"], s["heldout_files"], s["dropped"], file=sys.stderr)
     print("modules:", sum(1 for n in stats if n.startswith("mod:")), "skipped:", skipped, file=sys.stderr)
     if args.gomods:
-        print("extra Go modules:", len([n for n in stats if n.startswith("mod:")]), "in all", file=sys.stderr)
+        print("extra Go module versions walked (licensed, not in the first cache):", gomods, file=sys.stderr)
     if args.pypi:
         py = [s for n, s in stats.items() if n.startswith("pypi:")]
         print("pypi packages:", len(py), "files:", sum(s["files"] for s in py), "bytes:", sum(s["bytes"] for s in py),
